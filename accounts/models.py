@@ -1,0 +1,63 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+RESERVED_USERNAMES = frozenset({"me", "admin", "api", "docs", "static", "media", "ws"})
+
+
+class Role(models.TextChoices):
+    USER = "user", "User"
+    ADMIN = "admin", "Admin"
+
+
+class UserQuerySet(models.QuerySet):
+    def by_username(self, username: str) -> "UserQuerySet":
+        """Case-insensitive match that uses the LOWER(username) unique index."""
+        return self.alias(username_lower=Lower("username")).filter(username_lower=username.lower())
+
+
+class AccountManager(UserManager.from_queryset(UserQuerySet)):
+    def get_by_natural_key(self, username):
+        # Sign-in (and createsuperuser's clash check) match usernames whatever their case,
+        # as their uniqueness does.
+        return self.by_username(username).get()
+
+
+class User(AbstractUser):
+    """An account. The admin role is staff access: `role` is derived from `is_staff`, so the
+    two can never disagree, and a superuser is always staff (a database constraint)."""
+
+    display_name = models.CharField(max_length=50, blank=True)
+    bio = models.CharField(max_length=160, blank=True)
+    avatar = models.ImageField(upload_to="avatars/", blank=True, max_length=255)
+
+    objects = AccountManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(is_superuser=False) | models.Q(is_staff=True),
+                name="accounts_user_superuser_is_staff",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def role(self) -> str:
+        return Role.ADMIN if self.is_staff else Role.USER
+
+    @role.setter
+    def role(self, value: str) -> None:
+        self.is_staff = value == Role.ADMIN
+        if not self.is_staff:
+            self.is_superuser = False
+
+    # Admins have full access to the Django admin; there are no finer-grained staff roles.
+    def has_perm(self, perm, obj=None) -> bool:
+        return (self.is_active and self.is_staff) or super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label) -> bool:
+        return (self.is_active and self.is_staff) or super().has_module_perms(app_label)

@@ -1,0 +1,166 @@
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, serializers
+from rest_framework_simplejwt import serializers as jwt_serializers
+
+from accounts.models import RESERVED_USERNAMES, Role, User
+from accounts.services import USERNAME_TAKEN
+from common.urls import absolute_url
+
+
+@extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+class AvatarUrlField(serializers.Field):
+    """The avatar's absolute URL, or null."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("source", "avatar")
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        if not value:
+            return None
+        return absolute_url(value.url, self.context.get("request"))
+
+
+def validate_username_available(value: str, instance: User | None = None) -> str:
+    if value.lower() in RESERVED_USERNAMES:
+        raise serializers.ValidationError("This username is reserved.")
+    clash = User.objects.by_username(value)
+    if instance is not None:
+        clash = clash.exclude(pk=instance.pk)
+    if clash.exists():
+        raise serializers.ValidationError(USERNAME_TAKEN)
+    return value
+
+
+class UsernameField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 150)
+        kwargs.setdefault("min_length", 1)
+        super().__init__(**kwargs)
+        self.validators.append(UnicodeUsernameValidator())
+
+
+class AuthorSerializer(serializers.ModelSerializer):
+    """The short public form of a user embedded in posts and events."""
+
+    avatar_url = AvatarUrlField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "display_name", "avatar_url"]
+        read_only_fields = fields
+
+
+class UserPublicSerializer(serializers.ModelSerializer):
+    """A user as anyone signed in sees them. Counts come annotated by the selector."""
+
+    avatar_url = AvatarUrlField()
+    followers_count = serializers.IntegerField(read_only=True)
+    following_count = serializers.IntegerField(read_only=True)
+    posts_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "display_name",
+            "bio",
+            "avatar_url",
+            "followers_count",
+            "following_count",
+            "posts_count",
+            "date_joined",
+        ]
+        read_only_fields = fields
+
+
+class UserSelfSerializer(UserPublicSerializer):
+    """A user as they themselves, or an admin, see them."""
+
+    role = serializers.ChoiceField(choices=Role.choices, read_only=True)
+    email = serializers.CharField(read_only=True, help_text="Empty when not set.")
+
+    class Meta(UserPublicSerializer.Meta):
+        fields = [*UserPublicSerializer.Meta.fields, "email", "role", "is_active"]
+        read_only_fields = fields
+
+
+class RegisterSerializer(serializers.Serializer):
+    username = UsernameField()
+    password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}
+    )
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    display_name = serializers.CharField(
+        required=False, allow_blank=True, max_length=50, default=""
+    )
+    role = serializers.ChoiceField(choices=Role.choices, required=False, default=Role.USER)
+
+    def validate_username(self, value):
+        return validate_username_available(value)
+
+    def validate(self, attrs):
+        candidate = User(
+            username=attrs["username"], email=attrs["email"], display_name=attrs["display_name"]
+        )
+        try:
+            password_validation.validate_password(attrs["password"], candidate)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": list(exc.messages)}) from exc
+        return attrs
+
+
+class UserUpdateSerializer(serializers.Serializer):
+    username = UsernameField(required=False)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    display_name = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    bio = serializers.CharField(required=False, allow_blank=True, max_length=160)
+
+    def validate_username(self, value):
+        return validate_username_available(value, instance=self.context["request"].user)
+
+
+class UserAccessSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class AvatarUploadSerializer(serializers.Serializer):
+    avatar = serializers.FileField(
+        help_text=(
+            "A JPEG, PNG, WebP or GIF picture of at most "
+            f"{settings.AVATAR_MAX_BYTES // (1024 * 1024)} MiB; stored as a square WebP."
+        ),
+        allow_empty_file=False,
+    )
+
+
+class LoginSerializer(jwt_serializers.TokenObtainPairSerializer):
+    pass
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(read_only=True)
+
+
+class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    """Refresh with rotation; a token of a deleted account is a 401, not a 500."""
+
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except User.DoesNotExist as exc:
+            raise exceptions.AuthenticationFailed(
+                self.error_messages["no_active_account"], "no_active_account"
+            ) from exc
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(write_only=True)

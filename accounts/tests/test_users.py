@@ -1,0 +1,223 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from common.testing import client_for, make_user
+from follows.models import Follow
+from notifications.models import Notification
+from posts.models import Post, TimelineEntry
+
+pytestmark = pytest.mark.django_db
+
+ME = "/api/users/me/"
+
+
+def test_me(api, user):
+    body = api.get(ME).json()
+    assert body["id"] == user.pk
+    assert body["username"] == "alice"
+    assert body["role"] == "user"
+    assert set(body) >= {
+        "id",
+        "username",
+        "display_name",
+        "bio",
+        "avatar_url",
+        "followers_count",
+        "following_count",
+        "posts_count",
+        "date_joined",
+        "email",
+        "role",
+    }
+
+
+def test_patch_me_edits_the_profile(api, user):
+    response = api.patch(
+        ME,
+        {
+            "display_name": "Alice A.",
+            "bio": "Hello",
+            "email": "a@example.com",
+            "username": "alicia",
+        },
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response.json()["username"] == "alicia"
+    user.refresh_from_db()
+    assert (user.display_name, user.bio, user.email, user.username) == (
+        "Alice A.",
+        "Hello",
+        "a@example.com",
+        "alicia",
+    )
+
+
+def test_patch_me_may_change_the_case_of_ones_own_username(api, user):
+    response = api.patch(ME, {"username": "Alice"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["username"] == "Alice"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"username": "BOB"}, "username"),
+        ({"username": "me"}, "username"),
+        ({"username": "bad name"}, "username"),
+        ({"bio": "x" * 161}, "bio"),
+        ({"display_name": "x" * 51}, "display_name"),
+        ({"email": "nope"}, "email"),
+    ],
+)
+def test_patch_me_validation(api, user, other, body, field):
+    response = api.patch(ME, body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    user.refresh_from_db()
+    assert user.username == "alice"
+
+
+@pytest.mark.parametrize("body", [{"role": "admin"}, {"is_staff": True}, {"is_superuser": True}])
+def test_nobody_makes_themselves_admin_through_their_profile(api, user, body):
+    response = api.patch(ME, body, format="json")
+    assert response.status_code in (200, 403)
+    user.refresh_from_db()
+    assert user.role == "user"
+    assert not user.is_staff and not user.is_superuser
+
+
+def test_delete_me_removes_everything_of_the_account(user, other):
+    post = Post.objects.create(author=user, text="mine")
+    TimelineEntry.objects.create(user=other, post=post)
+    Follow.objects.create(follower=user, followee=other)
+    Follow.objects.create(follower=other, followee=user)
+    Notification.objects.create(recipient=other, actor=user, type="follow.created")
+    Notification.objects.create(recipient=user, actor=other, type="follow.created")
+    response = client_for(user).delete(ME)
+    assert response.status_code == 204
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert not Post.objects.exists()
+    assert not TimelineEntry.objects.exists()
+    assert not Follow.objects.exists()
+    assert not Notification.objects.exists()
+    assert User.objects.filter(pk=other.pk).exists()
+
+
+def test_public_profile_has_counts_and_no_private_fields(api, other, user):
+    Follow.objects.create(follower=user, followee=other)
+    third = make_user("carol")
+    Follow.objects.create(follower=third, followee=other)
+    Follow.objects.create(follower=other, followee=third)
+    Post.objects.create(author=other, text="one")
+    response = api.get("/api/users/BOB/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["username"] == "bob"
+    assert (body["followers_count"], body["following_count"], body["posts_count"]) == (2, 1, 1)
+    assert "email" not in body and "role" not in body and "password" not in body
+
+
+def test_unknown_and_deactivated_profiles_are_404(api, other):
+    assert api.get("/api/users/nobody/").status_code == 404
+    other.is_active = False
+    other.save()
+    response = api.get("/api/users/bob/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_admin_lists_users_with_search_and_page_numbers(admin_user, user, other):
+    client = client_for(admin_user)
+    body = client.get("/api/users/").json()
+    assert body["count"] == 3
+    assert [u["username"] for u in body["results"]] == ["bob", "alice", "root"]
+    assert body["results"][0]["role"] == "user"
+    found = client.get("/api/users/", {"search": "ALI"}).json()
+    assert [u["username"] for u in found["results"]] == ["alice"]
+    page = client.get("/api/users/", {"page_size": 1, "page": 2}).json()
+    assert page["count"] == 3 and [u["username"] for u in page["results"]] == ["alice"]
+    assert client.get("/api/users/", {"page": 99}).status_code == 404
+    assert client.get("/api/users/", {"page_size": "x"}).status_code == 400
+
+
+def test_admin_list_query_count_does_not_grow_with_page_size(admin_user):
+    for index in range(30):
+        person = make_user(f"person{index}")
+        Post.objects.create(author=person, text="hi")
+    client = client_for(admin_user)
+    counts = []
+    for size in (1, 30):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/users/", {"page_size": size}).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 3  # auth user, COUNT, page
+
+
+def test_admin_changes_role_and_active(admin_user, user):
+    client = client_for(admin_user)
+    response = client.patch("/api/users/alice/", {"role": "admin"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["role"] == "admin"
+    user.refresh_from_db()
+    assert user.is_staff and user.role == "admin"
+    response = client.patch(
+        "/api/users/alice/", {"role": "user", "is_active": False}, format="json"
+    )
+    assert response.json()["role"] == "user" and response.json()["is_active"] is False
+    user.refresh_from_db()
+    assert not user.is_staff and not user.is_active
+    # An inactive account is still reachable by admins, to reactivate it.
+    assert client.patch("/api/users/alice/", {"is_active": True}, format="json").status_code == 200
+
+
+def test_admin_patch_validation_and_404(admin_user, user):
+    client = client_for(admin_user)
+    assert client.patch("/api/users/alice/", {"role": "god"}, format="json").status_code == 400
+    assert (
+        client.patch("/api/users/alice/", {"is_active": "maybe"}, format="json").status_code == 400
+    )
+    assert client.patch("/api/users/nobody/", {"role": "user"}, format="json").status_code == 404
+
+
+def test_demoting_a_superuser_keeps_role_and_staff_in_agreement(admin_user):
+    boss = User.objects.create_superuser("boss", password="x")
+    assert boss.role == "admin"
+    response = client_for(admin_user).patch("/api/users/boss/", {"role": "user"}, format="json")
+    assert response.status_code == 200
+    boss.refresh_from_db()
+    assert (boss.is_staff, boss.is_superuser, boss.role) == (False, False, "user")
+
+
+def test_createsuperuser_makes_an_admin(db):
+    from django.core.management import call_command
+
+    call_command("createsuperuser", "--noinput", "--username=chief", "--email=c@example.com")
+    chief = User.objects.get(username="chief")
+    assert chief.role == "admin" and chief.is_staff and chief.is_superuser
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "anonymous", "user_status", "admin_status"),
+    [
+        ("get", "/api/users/", 401, 403, 200),
+        ("patch", "/api/users/bob/", 401, 403, 200),
+        ("get", "/api/users/bob/", 401, 200, 200),
+        ("get", "/api/users/me/", 401, 200, 200),
+        ("patch", "/api/users/me/", 401, 200, 200),
+        ("put", "/api/users/me/avatar/", 401, 400, 400),
+        ("delete", "/api/users/me/avatar/", 401, 204, 204),
+    ],
+)
+def test_permission_matrix(
+    user, other, admin_user, method, path, anonymous, user_status, admin_status
+):
+    body = {"role": "user"} if path == "/api/users/bob/" else {}
+    fmt = "multipart" if path.endswith("avatar/") else "json"
+    assert getattr(client_for(), method)(path, body, format=fmt).status_code == anonymous
+    assert getattr(client_for(user), method)(path, body, format=fmt).status_code == user_status
+    assert (
+        getattr(client_for(admin_user), method)(path, body, format=fmt).status_code == admin_status
+    )

@@ -1,0 +1,28 @@
+from django.contrib import admin
+
+
+class UsernameInputFilter(admin.SimpleListFilter):
+    """A list filter with a text box for a username (a choice list of every user would not
+    scale). Subclasses set `title`, `parameter_name` and `field`."""
+
+    template = "admin/input_filter.html"
+    field = ""
+
+    def lookups(self, request, model_admin):
+        # A single dummy choice makes the admin render the filter.
+        return [("", "")]
+
+    def choices(self, changelist):
+        # Carries the other active filters into the form as hidden inputs.
+        query_parts = [
+            (key, value)
+            for key, values in changelist.get_filters_params().items()
+            if key != self.parameter_name
+            for value in (values if isinstance(values, list) else [values])
+        ]
+        yield {"query_parts": query_parts}
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{f"{self.field}__username__iexact": self.value().strip()})
+        return queryset

@@ -1,0 +1,108 @@
+import logging
+import socket
+
+import pytest
+import yaml
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_healthz(anon):
+    response = anon.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_without_a_broker_checks_the_database(anon):
+    response = anon.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+def test_readyz_names_an_unreachable_broker(anon, settings):
+    settings.RABBITMQ_URL = f"amqp://guest:guest@127.0.0.1:{closed_port()}/"
+    response = anon.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "broker": "unavailable"}
+
+
+def test_readyz_names_an_unreachable_database(anon, monkeypatch):
+    from common import views
+
+    monkeypatch.setattr(views, "_database_ok", lambda: False)
+    response = anon.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == "unavailable"
+
+
+@pytest.mark.parametrize("path", ["/docs", "/docs/"])
+def test_docs_serve_swagger_ui_from_local_assets(anon, path):
+    response = anon.get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui" in html
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+    assert "cdn" not in html.lower()
+
+
+def test_schema_documents_bearer_auth_and_every_endpoint(anon):
+    response = anon.get("/api/schema/")
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    assert schema["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
+    paths = set(schema["paths"])
+    assert {
+        "/api/auth/register/",
+        "/api/auth/login/",
+        "/api/auth/refresh/",
+        "/api/auth/logout/",
+        "/api/users/",
+        "/api/users/me/",
+        "/api/users/me/avatar/",
+        "/api/users/{username}/",
+    } <= paths
+    assert "websocket" in schema["info"]["description"].lower()
+
+
+def test_schema_is_valid_and_has_no_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yaml"))
+
+
+def test_unknown_api_paths_are_json_404(anon):
+    response = anon.get("/api/nothing-here/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+    assert anon.get("/elsewhere/").status_code == 404
+
+
+def test_requests_carry_an_id_and_are_logged_without_secrets(api, caplog):
+    with caplog.at_level(logging.INFO, logger="warble.request"):
+        response = api.get("/api/users/me/?token=secret-token-value", HTTP_X_REQUEST_ID="abc-123")
+    assert response["X-Request-ID"] == "abc-123"
+    records = [r for r in caplog.records if r.name == "warble.request"]
+    assert len(records) == 1
+    record = records[0]
+    assert record.request_id == "abc-123"
+    assert record.status == 200 and record.path == "/api/users/me/"
+    assert record.user_id is not None
+    assert "secret-token-value" not in caplog.text
+    assert "Bearer" not in caplog.text
+
+
+def test_a_malformed_request_id_is_replaced(anon):
+    response = anon.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")
+    assert response["X-Request-ID"] != "bad id\nwith newline"
+    assert len(response["X-Request-ID"]) == 32
+
+
+def test_home_page(anon):
+    response = anon.get("/")
+    assert response.status_code == 200
+    assert b"/ws/notifications/" in response.content

@@ -1,0 +1,16 @@
+"""gunicorn settings for the REST API (`gunicorn -c config/gunicorn.py config.wsgi`)."""
+
+import os
+
+bind = f"{os.environ.get('SERVER_ADDRESS', '0.0.0.0')}:{os.environ.get('SERVER_PORT', '8000')}"  # noqa: S104
+workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1))))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+# Search queries may be long once URL-encoded; this is gunicorn's maximum.
+limit_request_line = 8190
+# Requests are logged once, by the application (common.logging), without query strings.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()

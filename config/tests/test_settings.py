@@ -1,0 +1,87 @@
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def variables_read_by_settings() -> set[str]:
+    source = (ROOT / "config" / "settings.py").read_text()
+    return set(re.findall(r'env(?:\.\w+)?\("([A-Z][A-Z0-9_]+)"', source))
+
+
+def test_every_variable_is_documented_in_the_readme_and_env_example():
+    names = variables_read_by_settings()
+    assert len(names) > 30
+    readme = (ROOT / "README.md").read_text()
+    example = (ROOT / ".env.example").read_text()
+    assert not {n for n in names if f"`{n}`" not in readme}
+    assert not {n for n in names if not re.search(rf"^#? ?{n}=", example, re.M)}
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"DEBUG": "", "DATABASE_URL": "", "RABBITMQ_URL": "", "SECRET_KEY": ""},
+    ],
+)
+def test_settings_load_with_nothing_configured(env, tmp_path):
+    """Unset or empty variables mean the embedded default, never a crash."""
+    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.DEBUG, s.DATABASES['default']['ENGINE'], "
+            "s.CHANNEL_LAYERS['default']['BACKEND'], s.STORAGES['default']['BACKEND'])",
+        ],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "False",
+        "django.db.backends.sqlite3",
+        "channels.layers.InMemoryChannelLayer",
+        "django.core.files.storage.FileSystemStorage",
+    ]
+
+
+def test_production_settings_pass_the_deploy_checks(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "x7#k2Lq9!vB4mN8pR1sT6wY3zA5cE0gH2jK4lM6nP8qR0sT2uV",
+        "HTTPS": "true",
+        "ALLOWED_HOSTS": "social.example.com",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Without a SECRET_KEY of its own a deployment is warned.
+    del env["SECRET_KEY"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "common.W001" in result.stdout + result.stderr

@@ -1,0 +1,52 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Notification(models.Model):
+    """A persisted event for one recipient; ids grow with time and order the stream."""
+
+    class Type(models.TextChoices):
+        POST_CREATED = "post.created", "Post created"
+        FOLLOW_CREATED = "follow.created", "Follow created"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,  # led by the (recipient, -id) index
+    )
+    type = models.CharField(max_length=32, choices=Type.choices)
+    # The author of the post, or the new follower.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(
+        "posts.Post",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # led by the unique (post, recipient) index
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    read = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "recipient"],
+                condition=models.Q(post__isnull=False),
+                name="notifications_one_per_post_recipient",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "-id"], name="notifications_recipient_idx"),
+            models.Index(
+                fields=["recipient"],
+                condition=models.Q(read=False),
+                name="notifications_unread_idx",
+            ),
+            models.Index(fields=["created_at"], name="notifications_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} for {self.recipient_id}"

@@ -1,0 +1,206 @@
+"""How fan-out messages leave the process whose transaction created them.
+
+- Production (`RABBITMQ_URL` set): published to the durable quorum queue `POSTS_QUEUE` as a
+  persistent JSON message, waiting for the broker's publisher confirm. One publisher per
+  process owns the AMQP connection on its own event loop in a background thread (web
+  processes are synchronous; the AMQP client is asyncio). Every publish is bounded by
+  `PUBLISH_TIMEOUT`; after a failure, publishing fails at once for
+  `BROKER_RETRY_INTERVAL` seconds, so an outage never slows requests. Whatever was not
+  published is found and published again by the sweeper in `fanout_worker`.
+- Embedded (no `RABBITMQ_URL`): the message is handled in this process by
+  `notifications.fanout.handle_message`, on the ASGI server's event loop (where the websocket
+  consumers and the in-memory channel layer live), or on a background loop when no server
+  runs in the process.
+- `FANOUT_EAGER` (tests): handled synchronously, before `publish` returns.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+
+import aio_pika
+from asgiref.sync import async_to_sync
+from django.conf import settings
+
+logger = logging.getLogger("warble.transport")
+
+QUEUE_ARGUMENTS = {"x-queue-type": "quorum"}
+
+
+async def declare_posts_queue(channel: aio_pika.abc.AbstractChannel, name: str):
+    """The posts queue: durable and replicated (quorum); publisher and worker both declare it
+    with the same arguments."""
+    return await channel.declare_queue(name, durable=True, arguments=QUEUE_ARGUMENTS)
+
+
+class BackgroundLoop:
+    """An event loop running in a daemon thread; one per process, made again after a fork."""
+
+    def __init__(self, name: str):
+        self._name = name
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid: int | None = None
+
+    def get(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid() or self._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name=self._name, daemon=True).start()
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+    def run(self, coro, timeout: float):
+        """Run `coro` on the loop and wait for its result at most `timeout` seconds."""
+        return asyncio.run_coroutine_threadsafe(coro, self.get()).result(timeout)
+
+
+background_loop = BackgroundLoop("warble-events")
+
+
+class Publisher:
+    """Publishes JSON messages to the posts queue with confirms, from synchronous code."""
+
+    def __init__(self, url: str, queue: str, timeout: float, retry_interval: float):
+        self.url, self.queue, self.timeout = url, queue, timeout
+        self.retry_interval = retry_interval
+        self._connection: aio_pika.abc.AbstractConnection | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._lock: asyncio.Lock | None = None
+        self._failed_at = float("-inf")
+
+    async def _ready_channel(self) -> aio_pika.abc.AbstractChannel:
+        self._lock = self._lock or asyncio.Lock()
+        async with self._lock:
+            if self._channel is None or self._channel.is_closed:
+                await self._close()
+                self._connection = await aio_pika.connect(self.url, timeout=self.timeout)
+                self._channel = await self._connection.channel(
+                    publisher_confirms=True, on_return_raises=True
+                )
+                await declare_posts_queue(self._channel, self.queue)
+            return self._channel
+
+    async def _close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def _publish(self, body: bytes) -> None:
+        channel = await self._ready_channel()
+        await channel.default_exchange.publish(
+            aio_pika.Message(
+                body,
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=self.queue,
+            mandatory=True,
+            timeout=self.timeout,
+        )
+
+    def _call(self, coro) -> None:
+        try:
+            background_loop.run(asyncio.wait_for(coro, self.timeout), self.timeout + 1)
+        except BaseException:
+            self._failed_at = time.monotonic()
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._close(), background_loop.get())
+            raise
+
+    def publish(self, message: dict) -> bool:
+        """Publish and wait for the broker's confirm; False (never an exception) on failure."""
+        if time.monotonic() - self._failed_at < self.retry_interval:
+            logger.warning("broker unavailable: message left for the sweeper", extra=message)
+            return False
+        try:
+            self._call(self._publish(json.dumps(message).encode()))
+        except Exception as exc:
+            logger.warning(
+                "publish failed: message left for the sweeper",
+                extra={**message, "error": repr(exc)},
+            )
+            return False
+        return True
+
+    def ping(self) -> bool:
+        """Whether the broker answers (connecting if needed)."""
+        try:
+            self._call(self._ready_channel())
+        except Exception:
+            return False
+        self._failed_at = float("-inf")
+        return True
+
+
+_publishers: dict[tuple, Publisher] = {}
+_publishers_lock = threading.Lock()
+
+
+def publisher() -> Publisher:
+    """This process's publisher for the configured broker and queue."""
+    key = (os.getpid(), settings.RABBITMQ_URL, settings.POSTS_QUEUE)
+    with _publishers_lock:
+        if key not in _publishers:
+            _publishers[key] = Publisher(
+                settings.RABBITMQ_URL,
+                settings.POSTS_QUEUE,
+                timeout=settings.PUBLISH_TIMEOUT,
+                retry_interval=settings.BROKER_RETRY_INTERVAL,
+            )
+        return _publishers[key]
+
+
+# --- embedded mode -----------------------------------------------------------------------
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Called by the ASGI application: in-process fan-out runs on the server's loop."""
+    global _server_loop
+    _server_loop = loop
+
+
+async def _handle_logged(message: dict) -> None:
+    from notifications.fanout import handle_message
+
+    try:
+        await handle_message(message)
+    except Exception:
+        logger.exception("in-process fan-out failed", extra=message)
+
+
+def _dispatch_in_process(message: dict) -> bool:
+    if settings.FANOUT_EAGER:
+        from notifications.fanout import handle_message
+
+        async_to_sync(handle_message)(message)
+        return True
+    loop = _server_loop
+    if loop is None or loop.is_closed() or not loop.is_running():
+        loop = background_loop.get()
+    asyncio.run_coroutine_threadsafe(_handle_logged(message), loop)
+    return True
+
+
+# --- public API --------------------------------------------------------------------------
+
+
+def publish(message: dict) -> bool:
+    """Hand a fan-out message to the configured transport; True once it is safely handed over."""
+    if settings.RABBITMQ_URL and not settings.FANOUT_EAGER:
+        return publisher().publish(message)
+    return _dispatch_in_process(message)
+
+
+def broker_status() -> bool | None:
+    """None without a broker; else whether it answers."""
+    if not settings.RABBITMQ_URL:
+        return None
+    return publisher().ping()
