@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.storage import default_storage
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework_simplejwt import serializers as jwt_serializers
@@ -21,9 +22,7 @@ class AvatarUrlField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_representation(self, value):
-        if not value:
-            return None
-        return absolute_url(value.url, self.context.get("request"))
+        return avatar_url(value.name, self.context.get("request"))
 
 
 def validate_username_available(value: str, instance: User | None = None) -> str:
@@ -45,6 +44,23 @@ class UsernameField(serializers.CharField):
         self.validators.append(UnicodeUsernameValidator())
 
 
+def avatar_url(name: str, request=None) -> str | None:
+    """The absolute URL of a stored avatar file, or None."""
+    return absolute_url(default_storage.url(name), request) if name else None
+
+
+def author_representation(
+    *, user_id: int, username: str, display_name: str, avatar: str, request=None
+) -> dict:
+    """The short public form of a user, as embedded in posts and events."""
+    return {
+        "id": user_id,
+        "username": username,
+        "display_name": display_name,
+        "avatar_url": avatar_url(avatar, request),
+    }
+
+
 class AuthorSerializer(serializers.ModelSerializer):
     """The short public form of a user embedded in posts and events."""
 
@@ -54,6 +70,17 @@ class AuthorSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "username", "display_name", "avatar_url"]
         read_only_fields = fields
+
+    def to_representation(self, user):
+        # The declared fields document the shape; it is built directly because it is
+        # repeated for every post of every page.
+        return author_representation(
+            user_id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            avatar=user.avatar.name,
+            request=self.context.get("request"),
+        )
 
 
 class UserPublicSerializer(serializers.ModelSerializer):

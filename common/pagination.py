@@ -5,10 +5,25 @@ pages stay stable while new rows arrive and no query ever uses OFFSET. Malformed
 400, never a 404 or a 500.
 """
 
+import base64
+from urllib import parse
+
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 
 MAX_POSITION = 2**63 - 1
+_CURSOR_KEYS = {"o", "r", "p"}
+
+
+def _well_formed(raw: str) -> bool:
+    """DRF decodes cursors leniently (garbage reads as "first page"); ours must be what
+    `next`/`previous` links contain: strict base64 of a query string of o, r and p."""
+    try:
+        decoded = base64.b64decode(raw.encode("ascii"), validate=True).decode("ascii")
+    except (ValueError, UnicodeError):
+        return False
+    keys = set(parse.parse_qs(decoded, keep_blank_values=True))
+    return bool(keys) and keys <= _CURSOR_KEYS
 
 
 def _page_size(request, param: str, default: int, maximum: int) -> int:
@@ -36,17 +51,24 @@ class CursorPagination(pagination.CursorPagination):
         return _page_size(request, self.page_size_query_param, self.page_size, self.max_page_size)
 
     def decode_cursor(self, request):
+        raw = request.query_params.get(self.cursor_query_param)
+        if raw is not None and not _well_formed(raw):
+            raise ParseError("Invalid cursor.")
         try:
             cursor = super().decode_cursor(request)
         except NotFound as exc:
             raise ParseError("Invalid cursor.") from exc
-        if cursor is not None and cursor.position is not None:
-            try:
-                position = int(cursor.position)
-            except ValueError:
-                position = -1
-            if not 0 <= position <= MAX_POSITION:
+        if cursor is not None:
+            # Orderings here are unique, so links never carry an offset.
+            if cursor.offset:
                 raise ParseError("Invalid cursor.")
+            if cursor.position is not None:
+                try:
+                    position = int(cursor.position)
+                except ValueError:
+                    position = -1
+                if not 0 <= position <= MAX_POSITION:
+                    raise ParseError("Invalid cursor.")
         return cursor
 
 

@@ -132,11 +132,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's psycopg 3 connection pool: opening a connection per request costs ~40% of
     # throughput, and the pool also serves the threads of the ASGI server and the worker.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
-        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
-        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
-    }
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "pool": {
+                "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+                "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+            },
+            # Parameters bound by the server let psycopg prepare the statements a connection
+            # runs again and again (the feed, the auth lookup), so they are planned once.
+            "server_side_binding": True,
+            "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=5),
+        }
+    )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets readers and the one writer work side by side; IMMEDIATE transactions make
@@ -148,6 +156,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # A file, not memory, so that processes started by end-to-end tests share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -223,6 +233,9 @@ FOLLOW_BACKFILL = env.int("FOLLOW_BACKFILL", default=100)
 # it receives, so trimming is batched and stays off the request path.
 TIMELINE_TRIM_EVERY = env.int("TIMELINE_TRIM_EVERY", default=100)
 FANOUT_BATCH_SIZE = env.int("FANOUT_BATCH_SIZE", default=1000)
+# Deliveries of one message before the worker gives up on it (a database outage longer
+# than the backoff adds up to: about 10 minutes at 20).
+FANOUT_MAX_ATTEMPTS = env.int("FANOUT_MAX_ATTEMPTS", default=20)
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
 AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=40_000_000)

@@ -5,8 +5,10 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.serializers import AuthorSerializer
+from accounts.serializers import AuthorSerializer, author_representation
 from posts.models import Post
+
+_timestamp = serializers.DateTimeField()
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -18,6 +20,48 @@ class PostSerializer(serializers.ModelSerializer):
         model = Post
         fields = ["id", "author", "text", "created_at"]
         read_only_fields = fields
+
+    def to_representation(self, post):
+        # The declared fields document the shape; it is built directly because feeds,
+        # searches and events render posts by the page.
+        author = post.author
+        return post_representation(
+            post_id=post.id,
+            text=post.text,
+            created_at=post.created_at,
+            author=author_representation(
+                user_id=author.id,
+                username=author.username,
+                display_name=author.display_name,
+                avatar=author.avatar.name,
+                request=self.context.get("request"),
+            ),
+        )
+
+
+def post_representation(*, post_id: int, text: str, created_at, author: dict) -> dict:
+    return {
+        "id": post_id,
+        "author": author,
+        "text": text,
+        "created_at": _timestamp.to_representation(created_at),
+    }
+
+
+def feed_row_representation(row, request=None) -> dict:
+    """A post of the home timeline (posts.selectors.FeedRow), as PostSerializer renders it."""
+    return post_representation(
+        post_id=row.post_id,
+        text=row.text,
+        created_at=row.created_at,
+        author=author_representation(
+            user_id=row.author_id,
+            username=row.username,
+            display_name=row.display_name,
+            avatar=row.avatar,
+            request=request,
+        ),
+    )
 
 
 class PostCreateSerializer(serializers.Serializer):
@@ -49,11 +93,14 @@ class PostFilterSerializer(serializers.Serializer):
 
     q = serializers.CharField(
         required=False,
+        allow_blank=True,
         max_length=500,
         help_text='Full-text search in web-search syntax: words, "quoted phrases", `or`, '
         "`-excluded`. Any input is accepted.",
     )
-    author = serializers.CharField(required=False, max_length=150, help_text="A username.")
+    author = serializers.CharField(
+        required=False, allow_blank=True, max_length=150, help_text="A username."
+    )
 
     def get_fields(self):
         # `from` is a Python keyword, so these two are added by name here.

@@ -8,7 +8,12 @@ from accounts.views import UserScopedListView
 from common.pagination import cursor_pagination
 from common.schema import BAD_REQUEST, FORBIDDEN, NOT_FOUND, THROTTLED, UNAUTHORIZED
 from posts import selectors, services
-from posts.serializers import PostCreateSerializer, PostFilterSerializer, PostSerializer
+from posts.serializers import (
+    PostCreateSerializer,
+    PostFilterSerializer,
+    PostSerializer,
+    feed_row_representation,
+)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -138,7 +143,4 @@ class FeedView(generics.ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
-        posts = [entry.post for entry in page]
-        return self.get_paginated_response(
-            PostSerializer(posts, many=True, context={"request": request}).data
-        )
+        return self.get_paginated_response([feed_row_representation(row, request) for row in page])
