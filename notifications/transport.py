@@ -16,6 +16,8 @@
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import json
 import logging
 import os
@@ -185,7 +187,11 @@ def _dispatch_in_process(message: dict) -> bool:
     loop = _server_loop
     if loop is None or loop.is_closed() or not loop.is_running():
         loop = background_loop.get()
-    asyncio.run_coroutine_threadsafe(_handle_logged(message), loop)
+    # A fresh context: the task must not inherit the request's (its thread-sensitive
+    # executor ends with the request).
+    loop.call_soon_threadsafe(
+        functools.partial(loop.create_task, _handle_logged(message)), context=contextvars.Context()
+    )
     return True
 
 

@@ -1,0 +1,209 @@
+"""Shared pieces of the benchmarks: databases seeded with `seed_demo`, API servers started as
+in production, and wrk runs that report latency percentiles and throughput.
+
+Run benchmarks from the project root with the project's virtualenv, e.g.
+`.venv/bin/python bench/feed.py`. They need PostgreSQL (BENCH_POSTGRES, default
+postgres://postgres@127.0.0.1:5432) and wrk on PATH.
+"""
+
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdefghijklmnop"
+RESULTS = ROOT / "bench" / "results"
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def base_env(database: str, **extra) -> dict:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": f"{POSTGRES}/{database}",
+        "SECRET_KEY": SECRET_KEY,
+        "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "THROTTLE_POST_RATE": "1000000/min",
+        "THROTTLE_LOGIN_RATE": "1000000/min",
+        "THROTTLE_REGISTER_RATE": "1000000/min",
+    }
+    env.pop("RABBITMQ_URL", None)
+    env.update({key: str(value) for key, value in extra.items()})
+    return env
+
+
+def sql(database: str, query: str, params=()) -> list[tuple]:
+    with psycopg.connect(f"{POSTGRES}/{database}", autocommit=True) as connection:
+        cursor = connection.execute(query, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def database_exists(database: str) -> bool:
+    return bool(sql("postgres", "SELECT 1 FROM pg_database WHERE datname = %s", [database]))
+
+
+def seed(database: str, *, users: int, follows: int, posts: int, celebrity: int = 0, reuse: bool):
+    """A fresh database filled by `manage.py seed_demo` (kept when `reuse` and complete)."""
+    if reuse and database_exists(database):
+        counts = sql(
+            database,
+            "SELECT (SELECT COUNT(*) FROM accounts_user), (SELECT COUNT(*) FROM posts_post)",
+        )[0]
+        if counts == (users + (1 if celebrity else 0), posts):
+            log(f"reusing {database}: {counts[0]:,} users, {counts[1]:,} posts")
+            return
+    log(f"seeding {database}: {users:,} users, {follows:,} follows, {posts:,} posts")
+    sql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    sql("postgres", f'CREATE DATABASE "{database}"')
+    env = base_env(database)
+    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    started = time.monotonic()
+    subprocess.run(
+        [
+            PYTHON,
+            "manage.py",
+            "seed_demo",
+            f"--users={users}",
+            f"--follows={follows}",
+            f"--posts={posts}",
+            f"--celebrity={celebrity}",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    log(f"seeded {database} in {time.monotonic() - started:.0f}s")
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+@contextmanager
+def server(command: list[str], env: dict, health_url: str):
+    """Run a server process for the duration of the block."""
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        wait_http(health_url)
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextmanager
+def gunicorn(database: str, port: int, workers: int = 4, **extra_env):
+    """The REST API as production serves it: gunicorn sync workers on WSGI."""
+    env = base_env(
+        database,
+        SERVER_ADDRESS="127.0.0.1",
+        SERVER_PORT=port,
+        WEB_CONCURRENCY=workers,
+        DATABASE_POOL_MAX_SIZE=2,
+        **extra_env,
+    )
+    command = [str(Path(PYTHON).parent / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"]
+    with server(command, env, f"http://127.0.0.1:{port}/healthz") as process:
+        yield process
+
+
+def access_tokens(user_ids: list[int]) -> dict[int, str]:
+    """Access tokens signed with the benchmark servers' key (no database needed)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    os.environ.setdefault("SECRET_KEY", SECRET_KEY)
+    import django
+
+    django.setup()
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    tokens = {}
+    for user_id in user_ids:
+        token = AccessToken()
+        token["user_id"] = user_id
+        tokens[user_id] = str(token)
+    return tokens
+
+
+def wrk(url_base: str, requests: list[tuple[str, str]], *, connections: int, duration: int) -> dict:
+    """Load `url_base` with wrk cycling through `(path, token)` requests; return p50/p90/p99
+    (ms), rps and errors."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
+        handle.writelines(f"{path}\t{token}\n" for path, token in requests)
+        request_file = handle.name
+    try:
+        result = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{duration}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(ROOT / "bench" / "wrk_requests.lua"),
+                url_base,
+                "--",
+                request_file,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        os.unlink(request_file)
+    line = next(line for line in result.stdout.splitlines() if line.startswith("WRK_JSON "))
+    stats = json.loads(line.removeprefix("WRK_JSON "))
+    if stats["errors"]:
+        raise RuntimeError(f"{stats['errors']} failed requests during the run:\n{result.stdout}")
+    return stats
+
+
+def median_of(rounds: list[dict], key: str) -> float:
+    return statistics.median(run[key] for run in rounds)
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def save(name: str, payload: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(payload, indent=2))
+    return path
+
+
+def verdict(ratio: float, limit: float, *, at_least: bool = False) -> str:
+    ok = ratio >= limit if at_least else ratio <= limit
+    return "PASS" if ok else "FAIL"

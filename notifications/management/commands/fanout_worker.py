@@ -1,0 +1,246 @@
+"""`manage.py fanout_worker`: consume the posts queue and fan posts out (production mode)."""
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import time
+
+import aio_pika
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.fanout import InvalidMessage, handle_message
+from notifications.transport import declare_posts_queue
+from posts.models import Post
+
+logger = logging.getLogger("warble.worker")
+
+
+def claim_unpublished(grace: float, limit: int) -> list[int]:
+    """Mark up to `limit` posts older than `grace` seconds that were never published as
+    published, and return their ids. Rows locked by another worker's sweep are skipped, so
+    concurrent sweepers do not publish the same post twice."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=grace)
+    with transaction.atomic():
+        ids = list(
+            Post.objects.select_for_update(skip_locked=True)
+            .filter(published_at__isnull=True, created_at__lt=cutoff)
+            .order_by("id")
+            .values_list("id", flat=True)[:limit]
+        )
+        Post.objects.filter(id__in=ids).update(published_at=timezone.now())
+    return ids
+
+
+def release(post_ids: list[int]) -> None:
+    """Mark posts unpublished again (their publish failed)."""
+    Post.objects.filter(id__in=post_ids).update(published_at=None)
+
+
+class Worker:
+    """Competing consumer of the posts queue, with the sweeper that republishes posts whose
+    publish failed during a broker outage."""
+
+    def __init__(self, *, prefetch: int, sweep_interval: float, sweep_grace: float):
+        self.prefetch = prefetch
+        self.sweep_interval = sweep_interval
+        self.sweep_grace = sweep_grace
+        self.stopping = asyncio.Event()
+        self.in_flight: set[asyncio.Task] = set()
+        self.jobs = 0
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.stopping.set)
+        connection = await self._connect()
+        # The channel layer is created on this loop; it reconnects on its own.
+        self.layer = get_channel_layer()
+        try:
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=self.prefetch)
+            self.channel = channel
+            queue = await declare_posts_queue(channel, settings.POSTS_QUEUE)
+            consumer_tag = await queue.consume(self._on_message)
+            logger.info(
+                "worker consuming",
+                extra={"queue": settings.POSTS_QUEUE, "prefetch": self.prefetch},
+            )
+            sweeper = asyncio.create_task(self._sweep_forever())
+            await self.stopping.wait()
+            logger.info("worker stopping: finishing jobs in flight", extra={"jobs": self.jobs})
+            sweeper.cancel()
+            with contextlib.suppress(Exception):
+                await queue.cancel(consumer_tag)
+            if self.in_flight:
+                await asyncio.wait(self.in_flight, timeout=30)
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.close()
+            with contextlib.suppress(Exception):
+                await self.layer.close()
+        logger.info("worker stopped", extra={"jobs": self.jobs})
+
+    async def _connect(self) -> aio_pika.abc.AbstractRobustConnection:
+        """Connect, waiting for the broker as long as it takes (until stopped). The robust
+        connection then survives broker restarts, re-declaring the queue and the consumer."""
+        delay = 1.0
+        while True:
+            try:
+                return await aio_pika.connect_robust(settings.RABBITMQ_URL, timeout=10)
+            except Exception as exc:
+                if self.stopping.is_set():
+                    raise
+                logger.warning(
+                    "broker unreachable; retrying", extra={"error": repr(exc), "retry_in": delay}
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), delay)
+                if self.stopping.is_set():
+                    raise CommandError("stopped while waiting for the broker") from exc
+                delay = min(delay * 2, 30.0)
+
+    async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        self.in_flight.add(task)
+        try:
+            await self._process(message)
+        finally:
+            self.in_flight.discard(task)
+
+    async def _process(self, message) -> None:
+        started = time.perf_counter()
+        attempt = int((message.headers or {}).get("x-delivery-count", 0)) + 1
+        try:
+            payload = json.loads(message.body)
+            stats = await handle_message(payload)
+        except (ValueError, InvalidMessage) as exc:
+            # json errors are ValueErrors too: such a message can never succeed.
+            logger.error("dropping malformed message", extra={"error": str(exc)})
+            await message.reject(requeue=False)
+            return
+        except Exception as exc:
+            if attempt >= settings.FANOUT_MAX_ATTEMPTS:
+                await self._give_up(message, payload, attempt)
+                return
+            delay = min(2.0 ** (attempt - 1), 30.0)
+            logger.warning(
+                "job failed; it goes back to the queue",
+                extra={"attempt": attempt, "retry_in": delay, "error": repr(exc)},
+            )
+            await asyncio.sleep(delay)
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+            return
+        try:
+            await message.ack()
+        except Exception as exc:
+            # The connection dropped: the broker redelivers the message, which is harmless.
+            logger.warning(
+                "ack failed; the message will be redelivered", extra={"error": repr(exc)}
+            )
+            return
+        self.jobs += 1
+        logger.info(
+            "job done",
+            extra={
+                **stats,
+                "attempt": attempt,
+                "job_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+
+    async def _give_up(self, message, payload: dict, attempt: int) -> None:
+        """Stop retrying a message that keeps failing, so it cannot hold a prefetch slot
+        forever. A post goes back to unpublished: the sweeper publishes it again later."""
+        logger.exception("giving up on message", extra={"attempt": attempt})
+        post_id = (
+            payload.get("post_id")
+            if payload.get("type", "post.created") == "post.created"
+            else None
+        )
+        if post_id is not None:
+            try:
+                await database_sync_to_async(release)([int(post_id)])
+            except Exception:
+                logger.exception("could not mark the post unpublished", extra={"post_id": post_id})
+        await message.reject(requeue=False)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("sweep failed")
+            await asyncio.sleep(self.sweep_interval)
+
+    async def sweep(self) -> int:
+        """Publish posts that a broker outage left unpublished."""
+        published = 0
+        while post_ids := await database_sync_to_async(claim_unpublished)(self.sweep_grace, 500):
+            for index, post_id in enumerate(post_ids):
+                try:
+                    await self.channel.default_exchange.publish(
+                        aio_pika.Message(
+                            json.dumps({"type": "post.created", "post_id": post_id}).encode(),
+                            content_type="application/json",
+                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        ),
+                        routing_key=settings.POSTS_QUEUE,
+                        timeout=settings.PUBLISH_TIMEOUT,
+                    )
+                except Exception:
+                    await database_sync_to_async(release)(post_ids[index:])
+                    logger.warning("sweep interrupted: broker unavailable", exc_info=True)
+                    return published
+                published += 1
+        if published:
+            logger.info("sweep republished posts", extra={"posts": published})
+        return published
+
+
+class Command(BaseCommand):
+    help = (
+        "Consume the posts queue (POSTS_QUEUE on RABBITMQ_URL): write each post into its "
+        "author's followers' timelines and inboxes, then send their live events. Any number of "
+        "workers may run. Also republishes posts that a broker outage left unpublished."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--prefetch",
+            type=int,
+            default=8,
+            help="messages processed at once by this worker (default 8)",
+        )
+        parser.add_argument(
+            "--sweep-interval",
+            type=float,
+            default=15.0,
+            help="seconds between sweeps for unpublished posts (default 15)",
+        )
+        parser.add_argument(
+            "--sweep-grace",
+            type=float,
+            default=10.0,
+            help="only posts older than this many seconds are swept (default 10)",
+        )
+
+    def handle(self, *args, prefetch, sweep_interval, sweep_grace, **options):
+        if not settings.RABBITMQ_URL:
+            raise CommandError(
+                "RABBITMQ_URL is not set. Without a broker (the embedded mode) fan-out runs "
+                "inside the web process and no worker is needed."
+            )
+        if prefetch < 1 or sweep_interval <= 0 or sweep_grace < 0:
+            raise CommandError("--prefetch must be >= 1, --sweep-interval > 0, --sweep-grace >= 0.")
+        worker = Worker(prefetch=prefetch, sweep_interval=sweep_interval, sweep_grace=sweep_grace)
+        asyncio.run(worker.run())

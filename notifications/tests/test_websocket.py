@@ -1,0 +1,238 @@
+"""The websocket consumer, in the embedded mode (in-memory channel layer)."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from rest_framework_simplejwt.tokens import AccessToken
+
+from common.testing import access_token, client_for, make_user
+from config.asgi import application
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
+
+
+def communicator(path="/ws/notifications/", token=None, headers=(), query=""):
+    if token and not query:
+        query = f"token={token}"
+    url = f"{path}?{query}" if query else path
+    return WebsocketCommunicator(application, url, headers=list(headers))
+
+
+async def receive(comm):
+    return json.loads(await comm.receive_from(2))
+
+
+@sync_to_async
+def setup_pair():
+    alice, bob = make_user("alice"), make_user("bob")
+    client_for(alice).post("/api/users/bob/follow/")
+    return alice, bob
+
+
+@sync_to_async
+def post_as(user, text):
+    response = client_for(user).post("/api/posts/", {"text": text}, format="json")
+    assert response.status_code == 201
+    return response.json()
+
+
+async def test_no_token_is_refused():
+    comm = communicator()
+    connected, code = await comm.connect()
+    assert not connected
+    assert code == 4401
+
+
+@pytest.mark.parametrize("token", ["garbage", "a.b.c", ""])
+async def test_bad_token_is_refused(token):
+    comm = communicator(query=f"token={token}")
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+async def test_expired_token_is_refused():
+    user = await sync_to_async(make_user)("alice")
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=-timedelta(seconds=1))
+    connected, _ = await communicator(token=str(token)).connect()
+    assert not connected
+
+
+async def test_token_of_a_deleted_user_is_refused():
+    user = await sync_to_async(make_user)("alice")
+    token = await sync_to_async(access_token)(user)
+    await sync_to_async(user.delete)()
+    connected, _ = await communicator(token=token).connect()
+    assert not connected
+
+
+async def test_header_token_and_ping():
+    user = await sync_to_async(make_user)("alice")
+    token = await sync_to_async(access_token)(user)
+    comm = communicator(headers=[(b"authorization", f"Bearer {token}".encode())])
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.send_to(text_data=json.dumps({"type": "ping"}))
+    assert await receive(comm) == {"type": "pong"}
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"text_data": "not json"},
+        {"text_data": json.dumps({"type": "subscribe"})},
+        {"text_data": json.dumps([1, 2, 3])},
+        {"text_data": "null"},
+        {"bytes_data": b"\x00\x01"},
+    ],
+)
+async def test_malformed_frames_get_an_error_and_the_socket_lives(frame):
+    user = await sync_to_async(make_user)("alice")
+    comm = communicator(token=await sync_to_async(access_token)(user))
+    assert (await comm.connect())[0]
+    await comm.send_to(**frame)
+    reply = await receive(comm)
+    assert reply["type"] == "error"
+    assert reply["detail"]
+    await comm.send_to(text_data='{"type": "ping"}')
+    assert await receive(comm) == {"type": "pong"}
+    await comm.disconnect()
+
+
+async def test_live_post_created_reaches_followers_only():
+    alice, bob = await setup_pair()
+    carol = await sync_to_async(make_user)("carol")
+    alice_ws = communicator(token=await sync_to_async(access_token)(alice))
+    carol_ws = communicator(token=await sync_to_async(access_token)(carol))
+    assert (await alice_ws.connect())[0]
+    assert (await carol_ws.connect())[0]
+    created = await post_as(bob, "live!")
+    event = await receive(alice_ws)
+    assert event["type"] == "post.created"
+    assert event["post"] == created
+    assert isinstance(event["id"], int)
+    assert event["created_at"].endswith("Z")
+    assert await carol_ws.receive_nothing(timeout=0.3)
+    await alice_ws.disconnect()
+    await carol_ws.disconnect()
+
+
+async def test_follow_created_event():
+    alice, bob = await sync_to_async(make_user)("alice"), await sync_to_async(make_user)("bob")
+    bob_ws = communicator(token=await sync_to_async(access_token)(bob))
+    assert (await bob_ws.connect())[0]
+    await sync_to_async(lambda: client_for(alice).post("/api/users/bob/follow/"))()
+    event = await receive(bob_ws)
+    assert event["type"] == "follow.created"
+    assert event["follower"]["username"] == "alice"
+    assert event["follower"]["following_count"] == 1
+    await bob_ws.disconnect()
+
+
+async def test_post_deleted_event():
+    alice, bob = await setup_pair()
+    alice_ws = communicator(token=await sync_to_async(access_token)(alice))
+    assert (await alice_ws.connect())[0]
+    created = await post_as(bob, "short-lived")
+    assert (await receive(alice_ws))["type"] == "post.created"
+    response = await sync_to_async(lambda: client_for(bob).delete(f"/api/posts/{created['id']}/"))()
+    assert response.status_code == 204
+    assert await receive(alice_ws) == {"type": "post.deleted", "post_id": created["id"]}
+    await alice_ws.disconnect()
+
+
+async def test_since_replays_oldest_first_then_goes_live_without_duplicates():
+    alice, bob = await setup_pair()
+    posted = [await post_as(bob, f"missed {index}") for index in range(3)]
+    from notifications.models import Notification
+
+    ids = await sync_to_async(
+        lambda: list(
+            Notification.objects.filter(recipient=alice).order_by("id").values_list("id", flat=True)
+        )
+    )()
+    comm = communicator(query=f"token={await sync_to_async(access_token)(alice)}&since={ids[0]}")
+    assert (await comm.connect())[0]
+    replayed = [await receive(comm), await receive(comm)]
+    assert [e["id"] for e in replayed] == ids[1:]
+    assert [e["post"]["text"] for e in replayed] == ["missed 1", "missed 2"]
+    assert all(e["type"] == "post.created" and "read" not in e for e in replayed)
+    assert replayed[0]["post"] == posted[1]
+    live = await post_as(bob, "now")
+    event = await receive(comm)
+    assert event["post"] == live
+    assert await comm.receive_nothing(timeout=0.3)
+    await comm.disconnect()
+
+
+async def test_since_zero_replays_everything():
+    alice, bob = await setup_pair()
+    for index in range(2):
+        await post_as(bob, f"p{index}")
+    comm = communicator(query=f"token={await sync_to_async(access_token)(alice)}&since=0")
+    assert (await comm.connect())[0]
+    events = [await receive(comm), await receive(comm)]
+    assert [e["post"]["text"] for e in events] == ["p0", "p1"]
+    await comm.disconnect()
+
+
+async def test_live_events_already_replayed_are_skipped():
+    """An event sent live while the replay ran is not delivered twice."""
+    from notifications.consumers import NotificationConsumer
+
+    consumer = NotificationConsumer()
+    consumer.replayed = {41}
+    sent = []
+
+    async def send(text_data=None, bytes_data=None, close=False):
+        sent.append(json.loads(text_data))
+
+    consumer.send = send
+    await consumer.post_created({"type": "post.created", "id": 41, "post": {}})
+    await consumer.post_created({"type": "post.created", "id": 42, "post": {}})
+    assert [event["id"] for event in sent] == [42]
+
+
+@pytest.mark.parametrize("since", ["abc", "-3", "1e5"])
+async def test_bad_since_is_answered_not_fatal(since):
+    user = await sync_to_async(make_user)("alice")
+    comm = communicator(query=f"token={await sync_to_async(access_token)(user)}&since={since}")
+    assert (await comm.connect())[0]
+    reply = await receive(comm)
+    assert reply["type"] == "error"
+    await comm.send_to(text_data='{"type": "ping"}')
+    assert await receive(comm) == {"type": "pong"}
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("origin", "accepted"),
+    [
+        (None, True),
+        (b"http://localhost:8000", True),
+        (b"http://127.0.0.1:8000", True),
+        (b"https://evil.example.com", False),
+    ],
+)
+async def test_browser_origins_are_checked(origin, accepted):
+    user = await sync_to_async(make_user)("alice")
+    headers = [(b"origin", origin)] if origin else []
+    comm = communicator(token=await sync_to_async(access_token)(user), headers=headers)
+    connected, _ = await comm.connect()
+    assert connected is accepted
+    if connected:
+        await comm.disconnect()
+
+
+async def test_unknown_path_is_refused():
+    user = await sync_to_async(make_user)("alice")
+    comm = communicator(path="/ws/elsewhere/", token=await sync_to_async(access_token)(user))
+    with pytest.raises(ValueError, match="No route found"):
+        await comm.connect()
