@@ -10,7 +10,8 @@ does, loads them with wrk, and prints the ratios the targets are stated in:
 - search p50, 1M posts / 10k posts                   <= 1.5
 - next page p50 / first page p50                      <= 1.15
 
-Latency runs use 4 connections (service time, not queueing); throughput runs use 32.
+Latency runs use 2 connections, one per core, so they show service time rather than
+queueing; throughput runs use 32.
 Each comparison alternates its two sides for --rounds rounds and takes medians.
 
     .venv/bin/python bench/feed.py            # seeds (a few minutes), then measures
@@ -87,7 +88,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reuse", action="store_true", help="keep already seeded databases")
     parser.add_argument("--duration", type=int, default=6, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--latency-connections", type=int, default=2, help="wrk connections of latency runs"
+    )
     args = parser.parse_args()
     rng = random.Random(42)
 
@@ -109,7 +113,7 @@ def main() -> None:
     ]
     results: dict[str, list[dict]] = {}
 
-    def measure(name: str, base: str, reqs, connections: int = 4) -> None:
+    def measure(name: str, base: str, reqs, connections: int = args.latency_connections) -> None:
         stats = harness.wrk(base, reqs, connections=connections, duration=args.duration)
         results.setdefault(name, []).append(stats)
         harness.log(f"  {name}: p50 {stats['p50']:.2f} ms, {stats['rps']:.0f} req/s")

@@ -153,13 +153,15 @@ def access_tokens(user_ids: list[int]) -> dict[int, str]:
     return tokens
 
 
-def wrk(url_base: str, requests: list[tuple[str, str]], *, connections: int, duration: int) -> dict:
-    """Load `url_base` with wrk cycling through `(path, token)` requests; return p50/p90/p99
-    (ms), rps and errors."""
+def wrk(url_base: str, requests: list[tuple], *, connections: int, duration: int) -> dict:
+    """Load `url_base` with wrk cycling through `(path, token)` GETs or
+    `(method, path, token, body)` requests; return p50/p90/p99 (ms), rps and errors."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
-        handle.writelines(f"{path}\t{token}\n" for path, token in requests)
+        for request in requests:
+            method, path, token, body = request if len(request) == 4 else ("GET", *request, "")
+            handle.write(f"{method}\t{path}\t{token}\t{body}\n")
         request_file = handle.name
     try:
         result = subprocess.run(
@@ -207,3 +209,65 @@ def save(name: str, payload: dict) -> Path:
 def verdict(ratio: float, limit: float, *, at_least: bool = False) -> str:
     ok = ratio >= limit if at_least else ratio <= limit
     return "PASS" if ok else "FAIL"
+
+
+@contextmanager
+def asgi_server(kind: str, database: str, port: int, **extra_env):
+    """The websocket server of production: uvicorn or daphne, one process."""
+    env = base_env(database, DATABASE_POOL_MAX_SIZE=4, **extra_env)
+    binary = str(Path(PYTHON).parent / kind)
+    if kind == "uvicorn":
+        command = [
+            binary,
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--lifespan",
+            "off",
+            "--log-level",
+            "warning",
+            "--ws-per-message-deflate",
+            "false",
+        ]
+    else:
+        command = [
+            binary,
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--access-log",
+            os.devnull,
+            "-v",
+            "0",
+            "config.asgi:application",
+        ]
+    with server(command, env, f"http://127.0.0.1:{port}/healthz") as process:
+        yield process
+
+
+@contextmanager
+def fanout_worker(database: str, **extra_env):
+    env = base_env(database, LOG_LEVEL="WARNING", **extra_env)
+    process = subprocess.Popen(
+        [PYTHON, "manage.py", "fanout_worker"], cwd=ROOT, env=env, start_new_session=True
+    )
+    try:
+        time.sleep(1.5)  # connect and start consuming
+        if process.poll() is not None:
+            raise RuntimeError("the fan-out worker exited at start")
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]

@@ -1,19 +1,22 @@
--- wrk script: cycles through requests read from a file of "path<TAB>token" lines (given
--- after `--`), and prints a JSON summary (p50/p90/p99 in ms, requests/s, errors).
-local paths, tokens, count, index = {}, {}, 0, 0
+-- wrk script: cycles through requests read from a file (given after `--`) of tab-separated
+-- lines "METHOD PATH TOKEN [JSON BODY]", and prints a JSON summary line (p50/p90/p99 in
+-- ms, requests/s, errors) that bench/harness.py reads.
+local requests, count, index = {}, 0, 0
 
 init = function(args)
   for line in io.lines(args[1]) do
-    local path, token = line:match("([^\t]+)\t(.+)")
+    local method, path, token, body = line:match("^([^\t]+)\t([^\t]+)\t([^\t]+)\t?(.*)$")
     count = count + 1
-    paths[count], tokens[count] = path, token
+    local headers = { ["Authorization"] = "Bearer " .. token }
+    if body ~= "" then headers["Content-Type"] = "application/json" else body = nil end
+    requests[count] = wrk.format(method, path, headers, body)
   end
   index = math.random(count)
 end
 
 request = function()
   index = index % count + 1
-  return wrk.format("GET", paths[index], { ["Authorization"] = "Bearer " .. tokens[index] })
+  return requests[index]
 end
 
 done = function(summary, latency, requests)

@@ -43,13 +43,22 @@ class Post(models.Model):
 
 
 class TimelineEntry(models.Model):
-    """A post in a user's home timeline (fan-out on write). Capped per user."""
+    """A post in a user's home timeline (fan-out on write). Capped per user.
+
+    Derived data, written thousands of rows at a time by the fan-out: its foreign keys are
+    not database constraints (checking them cost more than the inserts). Deleting a user or a
+    post still deletes their entries (Django's cascade), and the feed joins each entry to its
+    post, so an entry can never show a post that is gone."""
 
     pk = models.CompositePrimaryKey("user_id", "post_id")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+", db_constraint=False)
 
     class Meta:
         verbose_name_plural = "timeline entries"

@@ -10,6 +10,12 @@ from posts.models import Post
 
 _timestamp = serializers.DateTimeField()
 
+
+def timestamp(value) -> str:
+    """A datetime as the API writes it: ISO 8601 in UTC."""
+    return _timestamp.to_representation(value)
+
+
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -44,7 +50,7 @@ def post_representation(*, post_id: int, text: str, created_at, author: dict) ->
         "id": post_id,
         "author": author,
         "text": text,
-        "created_at": _timestamp.to_representation(created_at),
+        "created_at": timestamp(created_at),
     }
 
 

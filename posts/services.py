@@ -5,7 +5,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -101,16 +101,26 @@ def timeline_remove_author(*, user: User, author: User) -> None:
 
 def timeline_trim(*, user_ids: list[int], cap: int | None = None) -> int:
     """Delete entries past the newest `cap` (TIMELINE_CAP) of each user's timeline; return
-    how many went."""
+    how many went. One read finds each user's oldest entry to keep (an index-only scan of at
+    most `cap` entries per user), one delete drops what is older."""
     cap = settings.TIMELINE_CAP if cap is None else cap
     if not user_ids:
         return 0
-    boundary = (
-        TimelineEntry.objects.filter(user_id=OuterRef("user_id"))
+    oldest_kept = (
+        TimelineEntry.objects.filter(user_id=OuterRef("pk"))
         .order_by("-post_id")
         .values("post_id")[cap - 1 : cap]
     )
-    deleted, _ = TimelineEntry.objects.filter(
-        user_id__in=user_ids, post_id__lt=Subquery(boundary)
-    ).delete()
+    boundaries = (
+        User.objects.filter(pk__in=user_ids)
+        .annotate(boundary=Subquery(oldest_kept))
+        .filter(boundary__isnull=False)
+        .values_list("pk", "boundary")
+    )
+    condition = Q()
+    for user_id, boundary in boundaries:
+        condition |= Q(user_id=user_id, post_id__lt=boundary)
+    if not condition:
+        return 0
+    deleted, _ = TimelineEntry.objects.filter(condition).delete()
     return deleted
