@@ -233,6 +233,8 @@ FOLLOW_BACKFILL = env.int("FOLLOW_BACKFILL", default=100)
 # it receives, so trimming is batched and stays off the request path.
 TIMELINE_TRIM_EVERY = env.int("TIMELINE_TRIM_EVERY", default=100)
 FANOUT_BATCH_SIZE = env.int("FANOUT_BATCH_SIZE", default=1000)
+# Fan-out transactions written at once for one post (each uses its own connection).
+FANOUT_WRITERS = env.int("FANOUT_WRITERS", default=2)
 # Deliveries of one message before the worker gives up on it (a database outage longer
 # than the backoff adds up to: about 10 minutes at 20).
 FANOUT_MAX_ATTEMPTS = env.int("FANOUT_MAX_ATTEMPTS", default=20)
@@ -276,8 +278,43 @@ STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# Media (avatars): Cloudinary when configured, else an S3-compatible bucket when named, else
+# local files under MEDIA_ROOT, served by the app itself.
+CLOUDINARY_URL = env.str("CLOUDINARY_URL", default="")
+CLOUDINARY_CLOUD_NAME = env.str("CLOUDINARY_CLOUD_NAME", default="")
+CLOUDINARY_API_KEY = env.str("CLOUDINARY_API_KEY", default="")
+CLOUDINARY_API_SECRET = env.str("CLOUDINARY_API_SECRET", default="")
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if CLOUDINARY_URL or (CLOUDINARY_CLOUD_NAME and CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET):
+    MEDIA_STORAGE = {
+        "BACKEND": "accounts.storage.CloudinaryStorage",
+        "OPTIONS": {
+            "url": CLOUDINARY_URL,
+            "cloud_name": CLOUDINARY_CLOUD_NAME,
+            "api_key": CLOUDINARY_API_KEY,
+            "api_secret": CLOUDINARY_API_SECRET,
+        },
+    }
+elif AWS_STORAGE_BUCKET_NAME:
+    MEDIA_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+            # Signed URLs work with a private bucket; set false for a public one or a CDN.
+            "querystring_auth": env.bool("AWS_QUERYSTRING_AUTH", default=True),
+            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=86400),
+            "file_overwrite": False,
+        },
+    }
+else:
+    MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 

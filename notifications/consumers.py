@@ -4,18 +4,18 @@ import json
 import logging
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
-from notifications import events, selectors
+from notifications import live, selectors
 from notifications.serializers import notification_event
 
 logger = logging.getLogger("warble.websocket")
 
 REPLAY_BATCH = 500
+OUTBOX_SIZE = 10_000
 CLOSE_UNAUTHORIZED = 4401
-CLOSE_TRY_AGAIN_LATER = 1013
 
 
 def _replay_page(user_id: int, after: int) -> list[dict]:
@@ -39,9 +39,10 @@ def _since(scope) -> int | None:
 class NotificationConsumer(AsyncWebsocketConsumer):
     """Live notifications of one signed-in user.
 
-    On connect: refuse without a valid token; join the user's group first, then replay every
-    persisted notification after `?since=` oldest first, so nothing committed meanwhile is
-    missed. Live events that the replay already sent are skipped (no duplicates).
+    On connect: refuse without a valid token; register with the process's live hub first,
+    so frames arriving from then on wait in this socket's outbox; replay every persisted
+    notification after `?since=`, oldest first; then send the outbox, skipping what the
+    replay already sent (no gaps, no duplicates). A slow client only fills its own outbox.
     Client frames: `{"type": "ping"}` gets `{"type": "pong"}`; anything else gets an
     `error` frame; nothing a client sends closes the socket."""
 
@@ -50,26 +51,20 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
-        since = _since(self.scope)
         self.user_id = user.pk
-        self.group = events.user_group(user.pk)
         self.replayed: set[int] = set()
-        try:
-            await asyncio.wait_for(
-                self.channel_layer.group_add(self.group, self.channel_name),
-                settings.PUBLISH_TIMEOUT,
-            )
-        except Exception:
-            logger.warning("websocket refused: channel layer unavailable", exc_info=True)
-            await self.close(code=CLOSE_TRY_AGAIN_LATER)
-            return
-        self.joined = True
+        self.outbox: asyncio.Queue = asyncio.Queue(maxsize=OUTBOX_SIZE)
+        self.dropped = 0
+        self.hub = live.hub()
+        self.hub.add(self.user_id, self)
         await self.accept()
         logger.info("websocket connected", extra={"user_id": self.user_id})
+        since = _since(self.scope)
         if since == -1:
             await self._error("`since` must be a non-negative integer notification id.")
         elif since is not None:
             await self._replay(since)
+        self.writer = asyncio.create_task(self._write())
 
     async def _replay(self, since: int) -> None:
         after = since
@@ -79,14 +74,44 @@ class NotificationConsumer(AsyncWebsocketConsumer):
                 await self.send(text_data=json.dumps(event))
             after = page[-1]["id"]
 
-    async def disconnect(self, code):
-        if getattr(self, "joined", False):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    self.channel_layer.group_discard(self.group, self.channel_name),
-                    settings.PUBLISH_TIMEOUT,
+    def enqueue(self, notification_id: int | None, frame: str) -> None:
+        """Called by the hub for each live frame of this user."""
+        try:
+            self.outbox.put_nowait((notification_id, frame))
+        except asyncio.QueueFull:
+            # The client reads too slowly; it can catch up with since-replay.
+            self.dropped += 1
+            if self.dropped == 1:
+                logger.warning(
+                    "websocket outbox full; frames dropped", extra={"user_id": self.user_id}
                 )
+
+    async def _write(self) -> None:
+        while True:
+            notification_id, frame = await self.outbox.get()
+            if notification_id is not None and notification_id in self.replayed:
+                continue
+            await self.send(text_data=frame)
+
+    async def disconnect(self, code):
+        if hasattr(self, "hub"):
+            self.hub.discard(self.user_id, self)
+            writer = getattr(self, "writer", None)
+            if writer is not None:
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writer
             logger.info("websocket closed", extra={"user_id": self.user_id, "code": code})
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections, a hop to a worker thread, before every
+        # message it dispatches. Nothing here touches the database outside
+        # database_sync_to_async (which closes them itself), and that hop was the largest
+        # cost of each client frame, so it is skipped.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def receive(self, text_data=None, bytes_data=None):
         if text_data is None:
@@ -104,16 +129,3 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     async def _error(self, detail: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "detail": detail}))
-
-    # Group events, named after their types.
-
-    async def _forward(self, event: dict) -> None:
-        if event.get("id") in self.replayed:
-            return
-        await self.send(text_data=json.dumps(event))
-
-    post_created = _forward
-    follow_created = _forward
-
-    async def post_deleted(self, event: dict) -> None:
-        await self.send(text_data=json.dumps(event))

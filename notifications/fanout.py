@@ -4,8 +4,9 @@ worker (production) and in-process after commit (embedded mode).
 A `post.created` message walks the author's followers in batches. Per batch, one
 transaction inserts the timeline entries and the `post.created` notifications with
 INSERT ... SELECT over the follows index (no rows travel through Python) and ON CONFLICT DO
-NOTHING, so a redelivered message changes nothing; then each recipient's event goes to its
-channel-layer group. The caller acknowledges the message only after everything returned.
+NOTHING, so a redelivered message changes nothing; then one live message carries the
+batch's notifications to the websocket processes (notifications.live) while the next batch
+is written. The caller acknowledges the message only after everything returned.
 """
 
 import asyncio
@@ -14,7 +15,6 @@ import time
 from datetime import datetime
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -22,15 +22,13 @@ from django.utils import timezone
 from accounts.selectors import user_with_counts
 from accounts.serializers import UserPublicSerializer
 from follows.models import Follow
-from notifications import events
+from notifications import live
 from notifications.models import Notification
 from posts.models import Post, TimelineEntry
-from posts.serializers import PostSerializer
+from posts.serializers import PostSerializer, timestamp
 from posts.services import timeline_trim
 
 logger = logging.getLogger("warble.fanout")
-
-SEND_CHUNK = 1000
 
 
 class InvalidMessage(ValueError):
@@ -64,18 +62,22 @@ def _post_snapshot(post_id: int) -> tuple[Post, dict] | None:
     return post, PostSerializer(post).data
 
 
-def _fanout_batch(
-    post_id: int, author_id: int, posted_at: datetime, after: int, size: int
-) -> tuple[int | None, list[tuple[int, int, datetime]]]:
-    """Fill one batch of followers (follow ids after `after`); return the last follow id and
-    `(notification id, recipient id, created_at)` for every recipient of the batch."""
-    batch = list(
+def _follower_page(
+    author_id: int, posted_at: datetime, after: int, size: int
+) -> list[tuple[int, int]]:
+    """The next `(follow id, follower id)` page of the author's followers at `posted_at`."""
+    return list(
         Follow.objects.filter(followee_id=author_id, id__gt=after, created_at__lte=posted_at)
         .order_by("id")
         .values_list("id", "follower_id")[:size]
     )
-    if not batch:
-        return None, []
+
+
+def _fanout_batch(
+    post_id: int, author_id: int, posted_at: datetime, batch: list[tuple[int, int]]
+) -> tuple[list[tuple[int, int]], datetime]:
+    """Fill the timelines and inboxes of one page of followers in one transaction; return
+    `(notification id, recipient id)` for every recipient, and the notifications' time."""
     first_id, last_id = batch[0][0], batch[-1][0]
     recipients = [follower_id for _, follower_id in batch]
     qn = connection.ops.quote_name
@@ -83,6 +85,7 @@ def _fanout_batch(
     # The same range predicate selects the batch's followers in both statements.
     where = "WHERE f.followee_id = %s AND f.id >= %s AND f.id <= %s AND f.created_at <= %s"
     params = [author_id, first_id, last_id, posted_at]
+    now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {qn(TimelineEntry._meta.db_table)} (user_id, post_id) "  # noqa: S608
@@ -93,19 +96,20 @@ def _fanout_batch(
             f"INSERT INTO {qn(Notification._meta.db_table)} "  # noqa: S608
             "(recipient_id, type, actor_id, post_id, created_at, read) "
             f"SELECT f.follower_id, %s, %s, %s, %s, %s FROM {follows} f {where} "
-            "ON CONFLICT DO NOTHING",
-            [Notification.Type.POST_CREATED, author_id, post_id, timezone.now(), False, *params],
+            "ON CONFLICT DO NOTHING RETURNING id, recipient_id",
+            [Notification.Type.POST_CREATED, author_id, post_id, now, False, *params],
         )
-        rows = list(
-            Notification.objects.filter(post_id=post_id, recipient_id__in=recipients).values_list(
-                "id", "recipient_id", "created_at"
-            )
-        )
+        rows = cursor.fetchall()
+        if len(rows) < len(recipients):
+            # A redelivered message: some rows existed already; their events go out again.
+            existing = Notification.objects.filter(post_id=post_id, recipient_id__in=recipients)
+            rows = list(existing.values_list("id", "recipient_id"))
+            now = existing.values_list("created_at", flat=True).first() or now
         # Trimming is spread out: each recipient's timeline is trimmed on about one post in
         # TIMELINE_TRIM_EVERY it receives, which keeps it near the cap at a small cost.
         every = settings.TIMELINE_TRIM_EVERY
         timeline_trim(user_ids=[r for r in recipients if (r + post_id) % every == 0])
-    return last_id, rows
+    return rows, now
 
 
 async def fanout_post(post_id: int) -> dict:
@@ -115,27 +119,38 @@ async def fanout_post(post_id: int) -> dict:
         logger.info("fan-out skipped: post is gone", extra={"post_id": post_id})
         return {"post_id": post_id, "recipients": 0, "skipped": True}
     post, payload = snapshot
-    after, recipients, delivered = 0, 0, 0
-    while True:
-        after, rows = await database_sync_to_async(_fanout_batch)(
-            post.pk, post.author_id, post.created_at, after, settings.FANOUT_BATCH_SIZE
+    # Pages are written by FANOUT_WRITERS transactions at once (each on its own connection),
+    # and each page's live message goes out as soon as its rows are committed.
+    writers = asyncio.Semaphore(settings.FANOUT_WRITERS)
+    write = database_sync_to_async(_fanout_batch, thread_sensitive=False)
+
+    async def write_page(page) -> tuple[int, bool]:
+        try:
+            rows, created_at = await write(post.pk, post.author_id, post.created_at, page)
+        finally:
+            writers.release()
+        message = live.post_created(
+            post=payload,
+            created_at=timestamp(created_at),
+            recipients=[[recipient, notification] for notification, recipient in rows],
         )
-        if after is None:
-            break
-        recipients += len(rows)
-        delivered += await send_events(
-            (
-                events.user_group(recipient_id),
-                events.post_created(
-                    notification_id=notification_id, created_at=created_at, post=payload
-                ),
-            )
-            for notification_id, recipient_id, created_at in rows
-        )
+        return len(rows), await live.send(message)
+
+    pages, after = [], 0
+    while page := await database_sync_to_async(_follower_page)(
+        post.author_id, post.created_at, after, settings.FANOUT_BATCH_SIZE
+    ):
+        after = page[-1][0]
+        await writers.acquire()
+        pages.append(asyncio.create_task(write_page(page)))
+    results = await asyncio.gather(*pages)
+    recipients = sum(count for count, _ in results)
+    sent = sum(ok for _, ok in results)
     stats = {
         "post_id": post_id,
         "recipients": recipients,
-        "events_sent": delivered,
+        "live_batches": len(pages),
+        "live_batches_sent": sent,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
     }
     logger.info("fan-out done", extra=stats)
@@ -154,16 +169,18 @@ def _follower_ids(author_id: int, after: int, size: int) -> list[tuple[int, int]
 
 
 async def broadcast_post_deleted(post_id: int, author_id: int) -> dict:
-    """Tell the author and their followers' sockets that a post is gone."""
-    event = events.post_deleted(post_id=post_id)
-    sent = await send_events([(events.user_group(author_id), event)])
+    """Tell the author's and their followers' sockets that a post is gone."""
+    batches = [[author_id]]
     after = 0
     while batch := await database_sync_to_async(_follower_ids)(
         author_id, after, settings.FANOUT_BATCH_SIZE
     ):
         after = batch[-1][0]
-        sent += await send_events((events.user_group(f), event) for _, f in batch)
-    stats = {"post_id": post_id, "events_sent": sent}
+        batches.append([follower_id for _, follower_id in batch])
+    results = await asyncio.gather(
+        *(live.send(live.post_deleted(post_id=post_id, recipients=ids)) for ids in batches)
+    )
+    stats = {"post_id": post_id, "live_batches": len(batches), "live_batches_sent": sum(results)}
     logger.info("post.deleted sent", extra=stats)
     return stats
 
@@ -171,51 +188,23 @@ async def broadcast_post_deleted(post_id: int, author_id: int) -> dict:
 # --- follow.created ----------------------------------------------------------------------
 
 
-def _follow_event(notification_id: int) -> tuple[int, dict] | None:
-    notification = Notification.objects.filter(
-        pk=notification_id, type=Notification.Type.FOLLOW_CREATED
-    ).first()
+def _follow_event(notification_id: int) -> dict | None:
+    notification = (
+        Notification.objects.select_related("actor")
+        .filter(pk=notification_id, type=Notification.Type.FOLLOW_CREATED)
+        .first()
+    )
     if notification is None:
         return None
-    follower = UserPublicSerializer(user_with_counts(user=notification.actor)).data
-    return notification.recipient_id, events.follow_created(
-        notification_id=notification.pk, created_at=notification.created_at, follower=follower
+    return live.follow_created(
+        follower=UserPublicSerializer(user_with_counts(user=notification.actor)).data,
+        created_at=timestamp(notification.created_at),
+        recipient=notification.recipient_id,
+        notification_id=notification.pk,
     )
 
 
 async def deliver_follow_notification(notification_id: int) -> dict:
-    found = await database_sync_to_async(_follow_event)(notification_id)
-    if found is None:
-        return {"notification_id": notification_id, "events_sent": 0}
-    recipient_id, event = found
-    sent = await send_events([(events.user_group(recipient_id), event)])
-    return {"notification_id": notification_id, "events_sent": sent}
-
-
-# --- sending -----------------------------------------------------------------------------
-
-
-async def send_events(pairs) -> int:
-    """group_send each `(group, event)`, concurrently and with a timeout; return how many the
-    layer accepted. A failed send is logged, not raised: the notification is persisted and
-    clients recover it with `since` replay."""
-    layer = get_channel_layer()
-    pairs = list(pairs)
-    accepted = 0
-    for start in range(0, len(pairs), SEND_CHUNK):
-        chunk = pairs[start : start + SEND_CHUNK]
-        results = await asyncio.gather(
-            *(
-                asyncio.wait_for(layer.group_send(group, event), settings.PUBLISH_TIMEOUT)
-                for group, event in chunk
-            ),
-            return_exceptions=True,
-        )
-        failures = [r for r in results if isinstance(r, BaseException)]
-        accepted += len(chunk) - len(failures)
-        if failures:
-            logger.warning(
-                "live events not sent",
-                extra={"failed": len(failures), "error": repr(failures[0])},
-            )
-    return accepted
+    message = await database_sync_to_async(_follow_event)(notification_id)
+    sent = await live.send(message) if message is not None else False
+    return {"notification_id": notification_id, "live_batches_sent": int(sent)}

@@ -2,9 +2,8 @@ from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from accounts.serializers import UserPublicSerializer
-from notifications import events
 from notifications.models import Notification
-from posts.serializers import PostSerializer
+from posts.serializers import PostSerializer, timestamp
 
 
 class _NotificationBase(serializers.ModelSerializer):
@@ -67,7 +66,7 @@ def notification_event(notification: Notification) -> dict:
     """The websocket frame for a persisted notification (used by `since` replay)."""
     data = NotificationSerializer(notification).data
     data.pop("read", None)
-    data["created_at"] = events.timestamp(notification.created_at)
+    data["created_at"] = timestamp(notification.created_at)
     return data
 
 

@@ -25,6 +25,7 @@ import threading
 import time
 
 import aio_pika
+import aiormq
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
@@ -65,26 +66,28 @@ background_loop = BackgroundLoop("warble-events")
 
 
 class Publisher:
-    """Publishes JSON messages to the posts queue with confirms, from synchronous code."""
+    """Publishes JSON messages to the posts queue with confirms, from synchronous code. Built
+    on aiormq (aio-pika's protocol layer), whose connections close cleanly when they fail
+    to open."""
 
     def __init__(self, url: str, queue: str, timeout: float, retry_interval: float):
         self.url, self.queue, self.timeout = url, queue, timeout
         self.retry_interval = retry_interval
-        self._connection: aio_pika.abc.AbstractConnection | None = None
-        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._connection = None
+        self._channel = None
         self._lock: asyncio.Lock | None = None
         self._failed_at = float("-inf")
 
-    async def _ready_channel(self) -> aio_pika.abc.AbstractChannel:
+    async def _ready_channel(self):
         self._lock = self._lock or asyncio.Lock()
         async with self._lock:
             if self._channel is None or self._channel.is_closed:
                 await self._close()
-                self._connection = await aio_pika.connect(self.url, timeout=self.timeout)
-                self._channel = await self._connection.channel(
-                    publisher_confirms=True, on_return_raises=True
+                self._connection = await aiormq.connect(self.url)
+                self._channel = await self._connection.channel(publisher_confirms=True)
+                await self._channel.queue_declare(
+                    self.queue, durable=True, arguments=QUEUE_ARGUMENTS
                 )
-                await declare_posts_queue(self._channel, self.queue)
             return self._channel
 
     async def _close(self) -> None:
@@ -95,16 +98,16 @@ class Publisher:
 
     async def _publish(self, body: bytes) -> None:
         channel = await self._ready_channel()
-        await channel.default_exchange.publish(
-            aio_pika.Message(
-                body,
-                content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
+        confirmation = await channel.basic_publish(
+            body,
             routing_key=self.queue,
             mandatory=True,
-            timeout=self.timeout,
+            properties=aiormq.spec.Basic.Properties(
+                content_type="application/json", delivery_mode=2
+            ),
         )
+        if not isinstance(confirmation, aiormq.spec.Basic.Ack):
+            raise RuntimeError(f"the broker did not confirm the message: {confirmation!r}")
 
     def _call(self, coro) -> None:
         try:

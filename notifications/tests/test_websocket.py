@@ -1,5 +1,6 @@
 """The websocket consumer, in the embedded mode (in-memory channel layer)."""
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -183,21 +184,76 @@ async def test_since_zero_replays_everything():
     await comm.disconnect()
 
 
-async def test_live_events_already_replayed_are_skipped():
-    """An event sent live while the replay ran is not delivered twice."""
+async def test_live_frames_already_replayed_are_skipped():
+    """A frame that arrived while the replay ran is not delivered twice."""
     from notifications.consumers import NotificationConsumer
 
     consumer = NotificationConsumer()
     consumer.replayed = {41}
+    consumer.outbox = asyncio.Queue()
     sent = []
 
     async def send(text_data=None, bytes_data=None, close=False):
         sent.append(json.loads(text_data))
 
     consumer.send = send
-    await consumer.post_created({"type": "post.created", "id": 41, "post": {}})
-    await consumer.post_created({"type": "post.created", "id": 42, "post": {}})
-    assert [event["id"] for event in sent] == [42]
+    consumer.enqueue(41, json.dumps({"id": 41}))
+    consumer.enqueue(42, json.dumps({"id": 42}))
+    consumer.enqueue(None, json.dumps({"type": "post.deleted", "post_id": 1}))
+    writer = asyncio.create_task(consumer._write())
+    await asyncio.sleep(0.05)
+    writer.cancel()
+    assert sent == [{"id": 42}, {"type": "post.deleted", "post_id": 1}]
+
+
+async def test_a_slow_client_drops_frames_without_blocking_others(monkeypatch):
+    from notifications import consumers
+
+    monkeypatch.setattr(consumers, "OUTBOX_SIZE", 2)
+    consumer = consumers.NotificationConsumer()
+    consumer.user_id, consumer.dropped = 1, 0
+    consumer.outbox = asyncio.Queue(maxsize=2)
+    for index in range(5):
+        consumer.enqueue(index, "{}")
+    assert consumer.outbox.qsize() == 2
+    assert consumer.dropped == 3
+
+
+def test_live_batches_become_one_frame_per_recipient():
+    from notifications import live
+
+    message = live.post_created(
+        post={"id": 7, "text": "hi"},
+        created_at="2026-11-27T18:20:00Z",
+        recipients=[[1, 10], [2, 11]],
+    )
+    frames = [(user, nid, json.loads(text)) for user, nid, text in live.frames(message)]
+    assert frames == [
+        (
+            1,
+            10,
+            {
+                "type": "post.created",
+                "id": 10,
+                "created_at": "2026-11-27T18:20:00Z",
+                "post": {"id": 7, "text": "hi"},
+            },
+        ),
+        (
+            2,
+            11,
+            {
+                "type": "post.created",
+                "id": 11,
+                "created_at": "2026-11-27T18:20:00Z",
+                "post": {"id": 7, "text": "hi"},
+            },
+        ),
+    ]
+    deleted = list(live.frames(live.post_deleted(post_id=7, recipients=[3])))
+    assert [(u, n, json.loads(t)) for u, n, t in deleted] == [
+        (3, None, {"type": "post.deleted", "post_id": 7})
+    ]
 
 
 @pytest.mark.parametrize("since", ["abc", "-3", "1e5"])

@@ -1,0 +1,159 @@
+"""Live delivery: one channel-layer message per fan-out batch, fanned out in memory.
+
+The fan-out sends one message for a whole batch of recipients (up to FANOUT_BATCH_SIZE) to
+the group `notifications.live`. Every websocket process joins that group once, so RabbitMQ
+copies the message to each process, and the process's hub hands a frame to each open socket
+of each recipient it holds. One publish per batch instead of one per recipient: the
+per-recipient `group_send` of channels_rabbitmq managed ~10k messages a second, and so
+capped both fan-out and delivery (docs/benchmarks.md).
+
+Messages (msgpack-safe, no integer map keys):
+    {"type": "live.batch", "event": "post.created", "post": {...}, "created_at": "...",
+     "recipients": [[user_id, notification_id], ...]}
+    {"type": "live.batch", "event": "follow.created", "follower": {...}, "created_at": "...",
+     "recipients": [[user_id, notification_id]]}
+    {"type": "live.batch", "event": "post.deleted", "post_id": 1, "recipients": [user_id, ...]}
+"""
+
+import asyncio
+import json
+import logging
+import weakref
+from collections import defaultdict
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+logger = logging.getLogger("warble.websocket")
+
+LIVE_GROUP = "notifications.live"
+
+
+def post_created(*, post: dict, created_at: str, recipients: list[list[int]]) -> dict:
+    return {
+        "type": "live.batch",
+        "event": "post.created",
+        "post": post,
+        "created_at": created_at,
+        "recipients": recipients,
+    }
+
+
+def follow_created(
+    *, follower: dict, created_at: str, recipient: int, notification_id: int
+) -> dict:
+    return {
+        "type": "live.batch",
+        "event": "follow.created",
+        "follower": follower,
+        "created_at": created_at,
+        "recipients": [[recipient, notification_id]],
+    }
+
+
+def post_deleted(*, post_id: int, recipients: list[int]) -> dict:
+    return {
+        "type": "live.batch",
+        "event": "post.deleted",
+        "post_id": post_id,
+        "recipients": recipients,
+    }
+
+
+def frames(message: dict):
+    """`(user_id, notification_id or None, frame text)` for each recipient of a batch. The
+    shared part of the frame is serialized once per batch."""
+    event = message["event"]
+    if event == "post.deleted":
+        frame = json.dumps({"type": "post.deleted", "post_id": message["post_id"]})
+        for user_id in message["recipients"]:
+            yield user_id, None, frame
+        return
+    body_key = "post" if event == "post.created" else "follower"
+    head = f'{{"type": {json.dumps(event)}, "id": '
+    tail = (
+        f', "created_at": {json.dumps(message["created_at"])}, '
+        f'"{body_key}": {json.dumps(message[body_key])}}}'
+    )
+    for user_id, notification_id in message["recipients"]:
+        yield user_id, notification_id, f"{head}{notification_id}{tail}"
+
+
+async def send(message: dict) -> bool:
+    """Publish a batch to every websocket process; False (logged) if the layer failed."""
+    try:
+        await asyncio.wait_for(
+            get_channel_layer().group_send(LIVE_GROUP, message), settings.PUBLISH_TIMEOUT
+        )
+    except Exception as exc:
+        logger.warning(
+            "live batch not sent; clients catch up with since-replay",
+            extra={"event": message.get("event"), "error": repr(exc)},
+        )
+        return False
+    return True
+
+
+class Hub:
+    """The open sockets of this process by user, and the task that receives the live group."""
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.sockets: dict[int, set] = defaultdict(set)
+        self.listener: asyncio.Task | None = None
+
+    def add(self, user_id: int, socket) -> None:
+        self.sockets[user_id].add(socket)
+        if self.listener is None or self.listener.done():
+            self.listener = asyncio.create_task(self._listen())
+
+    def discard(self, user_id: int, socket) -> None:
+        sockets = self.sockets.get(user_id)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del self.sockets[user_id]
+
+    def dispatch(self, message: dict) -> int:
+        delivered = 0
+        for user_id, notification_id, frame in frames(message):
+            for socket in self.sockets.get(user_id, ()):
+                socket.enqueue(notification_id, frame)
+                delivered += 1
+        return delivered
+
+    async def _listen(self) -> None:
+        channel = await self.layer.new_channel()
+        delay = 0.5
+        while True:
+            try:
+                await asyncio.wait_for(
+                    self.layer.group_add(LIVE_GROUP, channel), settings.PUBLISH_TIMEOUT
+                )
+                break
+            except Exception as exc:
+                logger.warning(
+                    "cannot join the live group yet; retrying",
+                    extra={"error": repr(exc), "retry_in": delay},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        while True:
+            message = await self.layer.receive(channel)
+            try:
+                self.dispatch(message)
+            except Exception:
+                logger.exception("bad live batch dropped")
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
+
+
+def hub() -> Hub:
+    """This process's hub (one per event loop and channel layer)."""
+    loop = asyncio.get_running_loop()
+    layer = get_channel_layer()
+    current = _hubs.get(loop)
+    if current is None or current.layer is not layer:
+        current = _hubs[loop] = Hub(layer)
+    return current

@@ -1,0 +1,108 @@
+"""Pieces of the production pipeline that can be checked without a broker."""
+
+import socket
+import time
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from common.testing import make_user
+from notifications.fanout import InvalidMessage, handle_message
+from notifications.management.commands.fanout_worker import claim_unpublished, release
+from notifications.models import Notification
+from notifications.transport import Publisher
+from posts.models import Post
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"amqp://guest:guest@127.0.0.1:{port}/"
+
+
+def test_the_sweeper_claims_only_old_unpublished_posts():
+    author = make_user("author")
+    old = Post.objects.create(author=author, text="old")
+    Post.objects.filter(pk=old.pk).update(created_at=timezone.now() - timezone.timedelta(minutes=5))
+    Post.objects.create(author=author, text="fresh")  # its own publish may still be under way
+    done = Post.objects.create(author=author, text="done", published_at=timezone.now())
+    Post.objects.filter(pk=done.pk).update(
+        created_at=timezone.now() - timezone.timedelta(minutes=5)
+    )
+    assert claim_unpublished(grace=10, limit=100) == [old.pk]
+    assert Post.objects.get(pk=old.pk).published_at is not None
+    assert claim_unpublished(grace=10, limit=100) == []
+    release([old.pk])
+    assert Post.objects.get(pk=old.pk).published_at is None
+
+
+def test_the_sweeper_respects_its_limit():
+    author = make_user("author")
+    Post.objects.bulk_create([Post(author=author, text=str(i)) for i in range(5)])
+    Post.objects.update(created_at=timezone.now() - timezone.timedelta(minutes=1))
+    first = claim_unpublished(grace=0, limit=2)
+    second = claim_unpublished(grace=0, limit=10)
+    assert len(first) == 2 and len(second) == 3
+    assert not set(first) & set(second)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        [],
+        {"type": "post.created"},
+        {"type": "post.created", "post_id": "abc"},
+        {"type": "post.deleted", "post_id": 1},
+        {"type": "follow.created"},
+        {"type": "something.else", "post_id": 1},
+    ],
+)
+async def test_malformed_messages_are_refused(message):
+    with pytest.raises(InvalidMessage):
+        await handle_message(message)
+
+
+async def test_a_message_for_a_deleted_post_is_skipped():
+    stats = await handle_message({"type": "post.created", "post_id": 987654})
+    assert stats == {"post_id": 987654, "recipients": 0, "skipped": True}
+
+
+def test_publisher_fails_fast_while_the_broker_is_down():
+    publisher = Publisher(closed_port_url(), "test-queue", timeout=1.0, retry_interval=30.0)
+    started = time.monotonic()
+    assert publisher.publish({"post_id": 1}) is False
+    first = time.monotonic() - started
+    started = time.monotonic()
+    for _ in range(20):
+        assert publisher.publish({"post_id": 1}) is False
+    assert first < 1.5
+    assert time.monotonic() - started < 0.1  # no new attempt within the retry interval
+    assert publisher.ping() is False
+
+
+def test_posting_with_the_broker_down_leaves_the_post_for_the_sweeper(settings, api, user):
+    settings.FANOUT_EAGER = False
+    settings.RABBITMQ_URL = closed_port_url()
+    started = time.monotonic()
+    response = api.post("/api/posts/", {"text": "while the broker is down"}, format="json")
+    assert response.status_code == 201
+    assert time.monotonic() - started < settings.PUBLISH_TIMEOUT + 1
+    assert Post.objects.get().published_at is None
+    assert not Notification.objects.exists()
+
+
+def test_the_worker_needs_a_broker(settings):
+    settings.RABBITMQ_URL = ""
+    with pytest.raises(CommandError, match="RABBITMQ_URL"):
+        call_command("fanout_worker")
+
+
+@pytest.mark.parametrize("options", [{"prefetch": 0}, {"sweep_interval": 0}, {"sweep_grace": -1}])
+def test_the_worker_validates_its_options(settings, options):
+    settings.RABBITMQ_URL = closed_port_url()
+    with pytest.raises(CommandError):
+        call_command("fanout_worker", **options)
