@@ -29,6 +29,8 @@ import aiormq
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
+from common.logging import request_id_var
+
 logger = logging.getLogger("warble.transport")
 
 QUEUE_ARGUMENTS = {"x-queue-type": "quorum"}
@@ -103,7 +105,11 @@ class Publisher:
             routing_key=self.queue,
             mandatory=True,
             properties=aiormq.spec.Basic.Properties(
-                content_type="application/json", delivery_mode=2
+                content_type="application/json",
+                delivery_mode=2,
+                # The request's id travels with the message: the worker's log lines for the
+                # job carry the same id as the request that caused it.
+                message_id=request_id_var.get() if request_id_var.get() != "-" else None,
             ),
         )
         if not isinstance(confirmation, aiormq.spec.Basic.Ack):

@@ -230,11 +230,19 @@ def wait_until_up(url: str, process: Process, timeout: float = 30) -> None:
     raise RuntimeError(f"{process.name} did not start:\n{process.output()}")
 
 
-def http(method: str, url: str, token: str | None = None, body: dict | None = None):
+def http(
+    method: str,
+    url: str,
+    token: str | None = None,
+    body: dict | None = None,
+    headers: dict | None = None,
+):
     """A JSON request; returns (status, parsed body)."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
     request.add_header("Content-Type", "application/json")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
@@ -246,8 +254,14 @@ def http(method: str, url: str, token: str | None = None, body: dict | None = No
         return error.code, json.loads(raw) if raw else None
 
 
-async def ahttp(method: str, url: str, token: str | None = None, body: dict | None = None):
-    return await asyncio.to_thread(http, method, url, token, body)
+async def ahttp(
+    method: str,
+    url: str,
+    token: str | None = None,
+    body: dict | None = None,
+    headers: dict | None = None,
+):
+    return await asyncio.to_thread(http, method, url, token, body, headers)
 
 
 async def wait_for(predicate, timeout: float, interval: float = 0.1, message: str = ""):

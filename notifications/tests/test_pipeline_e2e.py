@@ -114,6 +114,58 @@ async def test_cross_process_delivery(stack):
     await run(scenario())
 
 
+def json_lines(text: str) -> list[dict]:
+    lines = []
+    for line in text.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return lines
+
+
+async def test_requests_and_jobs_are_logged_as_json_with_one_request_id(stack):
+    """One structured line per request and per worker job; the job carries the id of the
+    request that caused it; no token or password is ever written."""
+    author, (fan,) = await author_with_followers(1)
+    (author_token,) = await tokens_for(author)
+    api_process, api = await asyncio.to_thread(stack.api, LOG_FORMAT="json")
+    worker = stack.worker(LOG_FORMAT="json")
+    status, created = await ahttp(
+        "POST",
+        f"{api}/api/posts/",
+        author_token,
+        {"text": "traced"},
+        headers={"X-Request-ID": "trace-me-123"},
+    )
+    assert status == 201
+    await _wait_notified(fan, 1)
+
+    async def job_logged():
+        return any(
+            line.get("message") == "job done" and line.get("post_id") == created["id"]
+            for line in json_lines(worker.output())
+        )
+
+    await wait_for(job_logged, 10, message="no job line in the worker log")
+    job = next(
+        line
+        for line in json_lines(worker.output())
+        if line.get("message") == "job done" and line.get("post_id") == created["id"]
+    )
+    assert job["request_id"] == "trace-me-123"
+    assert job["recipients"] == 1
+    (request_line,) = [
+        line
+        for line in json_lines(api_process.output())
+        if line.get("logger") == "warble.request" and line.get("path") == "/api/posts/"
+    ]
+    assert request_line["request_id"] == "trace-me-123"
+    assert request_line["status"] == 201 and request_line["method"] == "POST"
+    assert isinstance(request_line["duration_ms"], float)
+    assert author_token not in stack.logs()
+
+
 async def test_auth_on_the_real_server(stack):
     """No token, a bad token, an expired token: refused. Another user's events never reach
     a socket."""

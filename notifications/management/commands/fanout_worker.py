@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from common.logging import new_request_id, request_id_var
 from notifications.fanout import InvalidMessage, handle_message
 from notifications.transport import declare_posts_queue
 from posts.models import Post
@@ -109,9 +110,12 @@ class Worker:
     async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
         self.in_flight.add(task)
+        # Each job logs under the id of the request that published it (or a new one).
+        token = request_id_var.set(new_request_id(message.message_id))
         try:
             await self._process(message)
         finally:
+            request_id_var.reset(token)
             self.in_flight.discard(task)
 
     async def _process(self, message) -> None:

@@ -1,0 +1,268 @@
+"""A process-level rehearsal of docker-compose.yaml, for machines that cannot run images.
+
+Reads the services from `docker-compose config` and starts their own commands and
+environments as local processes: `migrate` (to completion), then `api`, `ws` and two
+`worker`s, with the container addresses swapped for the local PostgreSQL and RabbitMQ and
+free ports. Then it drives a smoke flow through them as a client would: register, sign in,
+follow, a live notification over the websocket, search, feed, readiness. Stops everything
+and exits non-zero on any failure.
+
+    .venv/bin/python .ci/rehearse.py
+Environment: REHEARSAL_POSTGRES (postgres://postgres@127.0.0.1:5432),
+REHEARSAL_RABBITMQ (amqp://guest:guest@127.0.0.1:5672/).
+"""
+
+import asyncio
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psycopg
+import websockets
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+POSTGRES = os.environ.get("REHEARSAL_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+BROKER = os.environ.get("REHEARSAL_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/")
+DATABASE = "warble_rehearsal"
+
+
+def log(message: str) -> None:
+    print(f"[rehearsal] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def compose_services() -> dict:
+    """The services as docker compose would run them, variables interpolated."""
+    result = subprocess.run(  # noqa: S603
+        [shutil.which("docker-compose") or "docker-compose", "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def command_of(service: dict) -> list[str]:
+    command = service["command"]
+    argv = command if isinstance(command, list) else shlex.split(command)
+    # The image puts its virtualenv first on PATH; here that is this interpreter's.
+    if argv[0] in {"python", "gunicorn", "uvicorn"}:
+        argv = [str(BIN / argv[0]), *argv[1:]]
+    return argv
+
+
+def environment_of(service: dict, **overrides) -> dict:
+    env = {key: str(value) for key, value in (service.get("environment") or {}).items()}
+    env.update(
+        {
+            "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": os.environ.get("HOME", tempfile.gettempdir()),
+            # The containers' hosts `postgres` and `rabbitmq` are local services here.
+            "DATABASE_URL": f"{POSTGRES}/{DATABASE}",
+            "RABBITMQ_URL": BROKER,
+            **overrides,
+        }
+    )
+    return env
+
+
+class Processes:
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.running: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
+        output = (self.log_dir / f"{name}.log").open("wb")
+        process = subprocess.Popen(  # noqa: S603
+            argv, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.running.append((name, process))
+        log(f"started {name}: {' '.join(argv[:4])} ...")
+        return process
+
+    def stop(self) -> None:
+        for _, process in reversed(self.running):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for name, process in self.running:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+            log(f"stopped {name} (exit {process.returncode})")
+
+    def dump_logs(self) -> None:
+        for name, _ in self.running:
+            print(f"----- {name} -----")
+            print((self.log_dir / f"{name}.log").read_text(errors="replace")[-5000:])
+
+
+def http(method: str, url: str, body: dict | None = None, token: str | None = None):
+    request = urllib.request.Request(  # noqa: S310
+        url, data=json.dumps(body).encode() if body is not None else None, method=method
+    )
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+            raw = response.read()
+            return response.status, (json.loads(raw) if raw else None)
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, (json.loads(raw) if raw else None)
+
+
+def wait_up(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the process exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in {timeout}s")
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        raise AssertionError(what)
+    log(f"ok: {what}")
+
+
+async def smoke(api: str, ws: str) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    alice, bob = f"alice{suffix}", f"bob{suffix}"
+    password = f"rehearsal-{uuid.uuid4().hex}"
+    for name in (alice, bob):
+        status, body = http(
+            "POST", f"{api}/api/auth/register/", {"username": name, "password": password}
+        )
+        check(status == 201, f"register {name} (201, got {status} {body})")
+    tokens = {}
+    for name in (alice, bob):
+        status, body = http(
+            "POST", f"{api}/api/auth/login/", {"username": name, "password": password}
+        )
+        check(status == 200 and "access" in body, f"sign in as {name}")
+        tokens[name] = body["access"]
+    status, _ = http("POST", f"{api}/api/users/{bob}/follow/", token=tokens[alice])
+    check(status == 201, f"{alice} follows {bob}")
+
+    socket_ = await websockets.connect(
+        f"{ws}/ws/notifications/?token={tokens[alice]}", open_timeout=10
+    )
+    log(f"ok: {alice}'s websocket is open on the ws service")
+    word = f"rehearsal{suffix}"
+    status, post = http("POST", f"{api}/api/posts/", {"text": f"Hello from {word}"}, tokens[bob])
+    check(status == 201, f"{bob} posts through the api service")
+    event = json.loads(await asyncio.wait_for(socket_.recv(), 20))
+    check(
+        event["type"] == "post.created" and event["post"]["id"] == post["id"],
+        "the post reaches the websocket through the queue, a worker and the channel layer",
+    )
+    await socket_.close()
+
+    status, found = http("GET", f"{api}/api/posts/?q={word}", token=tokens[alice])
+    check(status == 200 and [p["id"] for p in found["results"]] == [post["id"]], "search finds it")
+    status, feed = http("GET", f"{api}/api/feed/", token=tokens[alice])
+    check(status == 200 and feed["results"][0]["id"] == post["id"], "it heads the follower's feed")
+    status, inbox = http("GET", f"{api}/api/notifications/", token=tokens[alice])
+    check(status == 200 and inbox["results"][0]["id"] == event["id"], "and the inbox")
+    status, ready = http("GET", f"{api}/readyz")
+    check(status == 200 and ready["checks"] == {"database": "ok", "broker": "ok"}, "readyz")
+
+
+async def delete_queue(queue: str) -> None:
+    import aio_pika
+
+    connection = await aio_pika.connect(BROKER)
+    async with connection:
+        channel = await connection.channel()
+        await channel.queue_delete(queue)
+
+
+def main() -> int:
+    services = compose_services()
+    missing = {"migrate", "api", "ws", "worker"} - set(services)
+    if missing:
+        log(f"docker-compose.yaml lacks services: {missing}")
+        return 1
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{DATABASE}"')
+    var_dir = Path(tempfile.mkdtemp(prefix="warble-rehearsal-"))
+    queue = f"rehearsal-posts-{uuid.uuid4().hex[:8]}"
+    shared = {
+        "POSTS_QUEUE": queue,
+        "CHANNEL_LAYER_EXCHANGE": "warble-rehearsal.groups",
+        "MEDIA_ROOT": str(var_dir / "media"),
+        "SECRET_KEY": f"rehearsal-{uuid.uuid4().hex}{uuid.uuid4().hex}",
+    }
+    processes = Processes(var_dir)
+    api_port, ws_port = free_port(), free_port()
+    try:
+        migrate = processes.start(
+            "migrate",
+            command_of(services["migrate"]),
+            environment_of(services["migrate"], **shared),
+        )
+        if migrate.wait(timeout=180) != 0:
+            raise RuntimeError("migrate failed")
+        log("migrate completed")
+        api_env = environment_of(
+            services["api"],
+            **shared,
+            SERVER_ADDRESS="127.0.0.1",
+            SERVER_PORT=str(api_port),
+            WEB_CONCURRENCY="2",
+        )
+        api = processes.start("api", command_of(services["api"]), api_env)
+        ws_env = environment_of(
+            services["ws"], **shared, UVICORN_HOST="127.0.0.1", UVICORN_PORT=str(ws_port)
+        )
+        ws = processes.start("ws", command_of(services["ws"]), ws_env)
+        for index in (1, 2):  # `--scale worker=2`
+            processes.start(
+                f"worker-{index}",
+                command_of(services["worker"]),
+                environment_of(services["worker"], **shared),
+            )
+        wait_up(f"http://127.0.0.1:{api_port}/healthz", api)
+        wait_up(f"http://127.0.0.1:{ws_port}/healthz", ws)
+        asyncio.run(smoke(f"http://127.0.0.1:{api_port}", f"ws://127.0.0.1:{ws_port}"))
+    except BaseException as exc:
+        log(f"FAILED: {exc!r}")
+        processes.stop()
+        processes.dump_logs()
+        asyncio.run(delete_queue(queue))
+        return 1
+    processes.stop()
+    asyncio.run(delete_queue(queue))
+    log("the compose services work together")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
