@@ -1,7 +1,8 @@
+from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import filters, generics, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -141,6 +142,10 @@ class MeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# Room for the multipart envelope around the file (boundaries, headers, a filename).
+MULTIPART_SLACK = 64 * 1024
+
+
 class AvatarView(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser]
@@ -160,6 +165,13 @@ class AvatarView(APIView):
         },
     )
     def put(self, request):
+        # Refuse an announced oversize body before reading any of it; the pipeline checks
+        # the file's real size too (chunked uploads announce none).
+        announced = request.META.get("CONTENT_LENGTH") or "0"
+        if announced.isdigit() and int(announced) > settings.AVATAR_MAX_BYTES + MULTIPART_SLACK:
+            raise ValidationError(
+                {"avatar": [f"The file is larger than {settings.AVATAR_MAX_BYTES // 1024} KiB."]}
+            )
         serializer = AvatarUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.avatar_set(user=request.user, upload=serializer.validated_data["avatar"])

@@ -13,12 +13,6 @@ class ServiceUnavailable(exceptions.APIException):
     default_code = "service_unavailable"
 
 
-class BadGateway(exceptions.APIException):
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_detail = "The media store rejected the upload; nothing was saved."
-    default_code = "bad_gateway"
-
-
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):

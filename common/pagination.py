@@ -9,21 +9,31 @@ import base64
 from urllib import parse
 
 from rest_framework import pagination
-from rest_framework.exceptions import NotFound, ParseError, ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
 
 MAX_POSITION = 2**63 - 1
 _CURSOR_KEYS = {"o", "r", "p"}
+_INVALID = "Invalid cursor."
 
 
-def _well_formed(raw: str) -> bool:
-    """DRF decodes cursors leniently (garbage reads as "first page"); ours must be what
-    `next`/`previous` links contain: strict base64 of a query string of o, r and p."""
+def _decode(raw: str) -> pagination.Cursor:
+    """A cursor exactly as our `next`/`previous` links write it: strict base64 of a query
+    string of `r` (0 or 1) and `p` (a key), no offset (orderings here are unique). DRF's own
+    decoding is lenient: garbage would read as "first page", a bad key reach the database."""
     try:
         decoded = base64.b64decode(raw.encode("ascii"), validate=True).decode("ascii")
     except (ValueError, UnicodeError):
-        return False
-    keys = set(parse.parse_qs(decoded, keep_blank_values=True))
-    return bool(keys) and keys <= _CURSOR_KEYS
+        raise ParseError(_INVALID) from None
+    fields = parse.parse_qs(decoded, keep_blank_values=True)
+    if not fields or set(fields) - _CURSOR_KEYS or any(len(v) != 1 for v in fields.values()):
+        raise ParseError(_INVALID)
+    offset, reverse = fields.get("o", ["0"])[0], fields.get("r", ["0"])[0]
+    position = fields.get("p", [None])[0]
+    if offset != "0" or reverse not in {"0", "1"}:
+        raise ParseError(_INVALID)
+    if position is not None and not (position.isdigit() and int(position) <= MAX_POSITION):
+        raise ParseError(_INVALID)
+    return pagination.Cursor(offset=0, reverse=reverse == "1", position=position)
 
 
 def _page_size(request, param: str, default: int, maximum: int) -> int:
@@ -52,24 +62,7 @@ class CursorPagination(pagination.CursorPagination):
 
     def decode_cursor(self, request):
         raw = request.query_params.get(self.cursor_query_param)
-        if raw is not None and not _well_formed(raw):
-            raise ParseError("Invalid cursor.")
-        try:
-            cursor = super().decode_cursor(request)
-        except NotFound as exc:
-            raise ParseError("Invalid cursor.") from exc
-        if cursor is not None:
-            # Orderings here are unique, so links never carry an offset.
-            if cursor.offset:
-                raise ParseError("Invalid cursor.")
-            if cursor.position is not None:
-                try:
-                    position = int(cursor.position)
-                except ValueError:
-                    position = -1
-                if not 0 <= position <= MAX_POSITION:
-                    raise ParseError("Invalid cursor.")
-        return cursor
+        return None if raw is None else _decode(raw)
 
 
 def cursor_pagination(ordering_field: str) -> type[CursorPagination]:

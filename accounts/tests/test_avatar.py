@@ -198,3 +198,16 @@ def test_a_store_failure_is_503_and_saves_nothing(api, user, monkeypatch):
     assert response.status_code == 503
     user.refresh_from_db()
     assert not user.avatar
+
+
+def test_an_announced_oversize_body_is_refused_before_it_is_read(api, user, settings):
+    settings.AVATAR_MAX_BYTES = 1000
+    response = api.generic(
+        "PUT",
+        AVATAR,
+        b"",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(1000 + 64 * 1024 + 1),
+    )
+    assert response.status_code == 400
+    assert "larger" in response.json()["avatar"][0]

@@ -221,3 +221,55 @@ def test_permission_matrix(
     assert (
         getattr(client_for(admin_user), method)(path, body, format=fmt).status_code == admin_status
     )
+
+
+def test_django_admin_lists_filters_and_edits_roles(admin_user, user, other, client):
+    client.force_login(admin_user)
+    page = client.get("/admin/accounts/user/", {"role": "admin"})
+    assert page.status_code == 200
+    assert b"root" in page.content and b">alice<" not in page.content
+    assert client.get("/admin/accounts/user/", {"q": "ali"}).status_code == 200
+    assert client.get("/admin/accounts/user/", {"is_active__exact": "1"}).status_code == 200
+    form = client.get(f"/admin/accounts/user/{user.pk}/change/")
+    assert form.status_code == 200 and b'name="role"' in form.content
+    response = client.post(
+        f"/admin/accounts/user/{user.pk}/change/",
+        {
+            "username": "alice",
+            "display_name": "Alice",
+            "email": "",
+            "bio": "",
+            "role": "admin",
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    user.refresh_from_db()
+    assert user.role == "admin" and user.is_staff
+
+
+def test_django_admin_pages_for_posts_follows_and_notifications(admin_user, user, other, client):
+    from follows.models import Follow
+    from notifications.models import Notification
+
+    post = Post.objects.create(author=other, text="moderate me")
+    Follow.objects.create(follower=user, followee=other)
+    Notification.objects.create(recipient=user, actor=other, post=post, type="post.created")
+    client.force_login(admin_user)
+    for path in ("/admin/posts/post/", "/admin/follows/follow/", "/admin/notifications/notification/"):
+        assert client.get(path).status_code == 200
+    by_author = client.get("/admin/posts/post/", {"author": "BOB"})
+    assert b"moderate me" in by_author.content
+    assert b"moderate me" not in client.get("/admin/posts/post/", {"author": "alice"}).content
+    assert client.get("/admin/posts/post/", {"q": "moderate"}).status_code == 200
+    since = {"created_at__gte": "2026-01-01 00:00:00+00:00"}  # as the date filter writes it
+    assert b"moderate me" in client.get("/admin/posts/post/", since).content
+    client.post(f"/admin/posts/post/{post.pk}/delete/", {"post": "yes"})
+    assert not Post.objects.filter(pk=post.pk).exists()
+
+
+def test_a_regular_user_cannot_use_the_django_admin(user, client):
+    client.force_login(user)
+    assert client.get("/admin/accounts/user/").status_code == 302
