@@ -258,8 +258,8 @@ def test_django_admin_pages_for_posts_follows_and_notifications(admin_user, user
     Follow.objects.create(follower=user, followee=other)
     Notification.objects.create(recipient=user, actor=other, post=post, type="post.created")
     client.force_login(admin_user)
-    for path in ("/admin/posts/post/", "/admin/follows/follow/", "/admin/notifications/notification/"):
-        assert client.get(path).status_code == 200
+    for model in ("posts/post", "follows/follow", "notifications/notification"):
+        assert client.get(f"/admin/{model}/").status_code == 200
     by_author = client.get("/admin/posts/post/", {"author": "BOB"})
     assert b"moderate me" in by_author.content
     assert b"moderate me" not in client.get("/admin/posts/post/", {"author": "alice"}).content
