@@ -10,8 +10,9 @@ does, loads them with wrk, and prints the ratios the targets are stated in:
 - search p50, 1M posts / 10k posts                   <= 1.5
 - next page p50 / first page p50                      <= 1.15
 
-Latency runs use 2 connections, one per core, so they show service time rather than
-queueing; throughput runs use 32.
+Latency runs use one connection, so their p50 is the service time of a request on an
+otherwise idle server (on two cores, more connections measure queueing behind wrk, the
+workers and PostgreSQL competing for the same cores); throughput runs use 32.
 Each comparison alternates its two sides for --rounds rounds and takes medians.
 
     .venv/bin/python bench/feed.py            # seeds (a few minutes), then measures
@@ -88,9 +89,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reuse", action="store_true", help="keep already seeded databases")
     parser.add_argument("--duration", type=int, default=6, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument(
-        "--latency-connections", type=int, default=2, help="wrk connections of latency runs"
+        "--latency-connections", type=int, default=1, help="wrk connections of latency runs"
     )
     args = parser.parse_args()
     rng = random.Random(42)

@@ -167,7 +167,7 @@ def wrk(url_base: str, requests: list[tuple], *, connections: int, duration: int
         result = subprocess.run(
             [
                 "wrk",
-                "-t2",
+                f"-t{min(2, connections)}",
                 f"-c{connections}",
                 f"-d{duration}s",
                 "--timeout",
