@@ -60,3 +60,15 @@ def api(user) -> APIClient:
 @pytest.fixture
 def anon() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def alice(user) -> APIClient:
+    """A client signed in as `user` (alice)."""
+    return client_for(user)
+
+
+@pytest.fixture
+def bob(other) -> APIClient:
+    """A client signed in as `other` (bob)."""
+    return client_for(other)

@@ -35,39 +35,39 @@ class PostSerializer(serializers.ModelSerializer):
             post_id=post.id,
             text=post.text,
             created_at=post.created_at,
-            author=author_representation(
-                user_id=author.id,
-                username=author.username,
-                display_name=author.display_name,
-                avatar=author.avatar.name,
-                request=self.context.get("request"),
-            ),
+            author_id=author.id,
+            username=author.username,
+            display_name=author.display_name,
+            avatar=author.avatar.name,
+            request=self.context.get("request"),
         )
 
 
-def post_representation(*, post_id: int, text: str, created_at, author: dict) -> dict:
+def post_representation(
+    *,
+    post_id: int,
+    text: str,
+    created_at,
+    author_id: int,
+    username: str,
+    display_name: str,
+    avatar: str,
+    request=None,
+) -> dict:
+    """A post as the API shows it. Takes plain values so that rows fetched without model
+    instances (the feed's posts.selectors.FeedRow) render exactly as PostSerializer does."""
     return {
         "id": post_id,
-        "author": author,
+        "author": author_representation(
+            user_id=author_id,
+            username=username,
+            display_name=display_name,
+            avatar=avatar,
+            request=request,
+        ),
         "text": text,
         "created_at": timestamp(created_at),
     }
-
-
-def feed_row_representation(row, request=None) -> dict:
-    """A post of the home timeline (posts.selectors.FeedRow), as PostSerializer renders it."""
-    return post_representation(
-        post_id=row.post_id,
-        text=row.text,
-        created_at=row.created_at,
-        author=author_representation(
-            user_id=row.author_id,
-            username=row.username,
-            display_name=row.display_name,
-            avatar=row.avatar,
-            request=request,
-        ),
-    )
 
 
 class PostCreateSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ from posts.serializers import (
     PostCreateSerializer,
     PostFilterSerializer,
     PostSerializer,
-    feed_row_representation,
+    post_representation,
 )
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -143,4 +143,6 @@ class FeedView(generics.ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([feed_row_representation(row, request) for row in page])
+        return self.get_paginated_response(
+            [post_representation(**row._asdict(), request=request) for row in page]
+        )

@@ -13,16 +13,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 INBOX = "/api/notifications/"
 
 
-@pytest.fixture
-def alice(user):
-    return client_for(user)
-
-
-@pytest.fixture
-def bob(other):
-    return client_for(other)
-
-
 def post(client, text) -> int:
     response = client.post("/api/posts/", {"text": text}, format="json")
     assert response.status_code == 201

@@ -20,16 +20,6 @@ def post(client, text) -> int:
     return response.json()["id"]
 
 
-@pytest.fixture
-def alice(user):
-    return client_for(user)
-
-
-@pytest.fixture
-def bob(other):
-    return client_for(other)
-
-
 def test_own_posts_are_in_the_feed(alice):
     post(alice, "first")
     post(alice, "second")
