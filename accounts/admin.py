@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 
+from accounts import services
 from accounts.models import Role, User
 
 
@@ -45,6 +46,8 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = [RoleFilter, "is_active"]
     search_fields = ["username", "email", "display_name"]
     ordering = ["-date_joined"]
+    # Pictures go through the API's pipeline (checked, stripped, re-encoded).
+    readonly_fields = ["avatar", "last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         ("Profile", {"fields": ["display_name", "email", "bio", "avatar"]}),
@@ -55,3 +58,11 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description="role")
     def role(self, user: User) -> str:
         return user.role
+
+    def delete_model(self, request, obj):
+        # With its posts, follows and notifications, and its avatar file.
+        services.user_delete(user=obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            services.user_delete(user=user)

@@ -15,6 +15,10 @@ class UserQuerySet(models.QuerySet):
         """Case-insensitive match that uses the LOWER(username) unique index."""
         return self.alias(username_lower=Lower("username")).filter(username_lower=username.lower())
 
+    def active_by_username(self, username: str) -> "UserQuerySet":
+        """The account others can see: matched by username in any case, and active."""
+        return self.by_username(username).filter(is_active=True)
+
 
 class AccountManager(UserManager.from_queryset(UserQuerySet)):
     def get_by_natural_key(self, username):

@@ -20,7 +20,7 @@ def with_counts(queryset: QuerySet[User]) -> QuerySet[User]:
 
 def user_profile(*, username: str) -> User | None:
     """The active user with that username (any case), with counts; None when unknown."""
-    return with_counts(User.objects.by_username(username).filter(is_active=True)).first()
+    return with_counts(User.objects.active_by_username(username)).first()
 
 
 def user_with_counts(*, user: User) -> User:
@@ -38,4 +38,4 @@ def user_for_admin(*, username: str) -> User | None:
 
 
 def user_exists(*, username: str) -> bool:
-    return User.objects.by_username(username).filter(is_active=True).exists()
+    return User.objects.active_by_username(username).exists()

@@ -123,7 +123,7 @@ class RegisterSerializer(serializers.Serializer):
     password = serializers.CharField(
         write_only=True, max_length=128, style={"input_type": "password"}
     )
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="", max_length=254)
     display_name = serializers.CharField(
         required=False, allow_blank=True, max_length=50, default=""
     )
@@ -145,7 +145,7 @@ class RegisterSerializer(serializers.Serializer):
 
 class UserUpdateSerializer(serializers.Serializer):
     username = UsernameField(required=False)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     display_name = serializers.CharField(required=False, allow_blank=True, max_length=50)
     bio = serializers.CharField(required=False, allow_blank=True, max_length=160)
 

@@ -85,7 +85,14 @@ class RefreshView(jwt_views.TokenRefreshView):
 
 
 class LogoutView(APIView):
+    # The refresh token is the credential here: a stale access token in the header must not
+    # stop a client from revoking its session.
+    authentication_classes = []
     permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request):
+        # A bad refresh token stays a 401, as on the other token endpoints.
+        return 'Bearer realm="api"'
 
     @extend_schema(
         tags=["auth"],
@@ -165,8 +172,9 @@ class AvatarView(APIView):
         },
     )
     def put(self, request):
-        # Refuse an announced oversize body before reading any of it; the pipeline checks
-        # the file's real size too (chunked uploads announce none).
+        # Refuse an announced oversize body before parsing it: under WSGI (the production API)
+        # before any of it is read; ASGI servers hand Django the body already read, bounded
+        # by config.asgi.BodySizeLimit. The pipeline checks the file's real size too.
         announced = request.META.get("CONTENT_LENGTH") or "0"
         if announced.isdigit() and int(announced) > settings.AVATAR_MAX_BYTES + MULTIPART_SLACK:
             raise ValidationError(

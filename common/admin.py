@@ -26,3 +26,25 @@ class UsernameInputFilter(admin.SimpleListFilter):
         if self.value():
             return queryset.filter(**{f"{self.field}__username__iexact": self.value().strip()})
         return queryset
+
+
+class ModerationAdmin(admin.ModelAdmin):
+    """Look and delete, nothing else: rows are created and changed through the product's
+    services (their timelines, notifications and events come with them), and deleting goes
+    through `delete_with_service` for the same reason."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_with_service(self, request, obj) -> None:
+        raise NotImplementedError
+
+    def delete_model(self, request, obj):
+        self.delete_with_service(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_with_service(request, obj)

@@ -1,7 +1,30 @@
-"""Deployment checks of our own, run by `manage.py check --deploy`."""
+"""System checks of our own (`manage.py check`, and `--deploy` for the deployment ones)."""
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
+
+POSITIVE_SETTINGS = (
+    "POST_MAX_LENGTH",
+    "TIMELINE_CAP",
+    "TIMELINE_TRIM_EVERY",
+    "FANOUT_BATCH_SIZE",
+    "FANOUT_WRITERS",
+    "FANOUT_MAX_ATTEMPTS",
+    "AVATAR_MAX_BYTES",
+    "AVATAR_MAX_PIXELS",
+    "AVATAR_SIZE",
+    "PUBLISH_TIMEOUT",
+)
+
+
+@register()
+def positive_limits(app_configs, **kwargs):
+    """Limits that must be at least 1 (a zero would divide, or stop the product working)."""
+    return [
+        Error(f"{name} must be at least 1; it is {getattr(settings, name)!r}.", id="common.E001")
+        for name in POSITIVE_SETTINGS
+        if getattr(settings, name) < 1
+    ]
 
 
 @register(Tags.security, deploy=True)

@@ -28,6 +28,20 @@ def new_request_id(incoming: str | None = None) -> str:
     return uuid.uuid4().hex
 
 
+_SECRET_QUERY = re.compile(r"((?:token|access|refresh|password)=)[^&\s\"']+", re.IGNORECASE)
+
+
+class RedactSecrets(logging.Filter):
+    """Blanks token and password values in query strings, whoever logs them (the servers
+    log websocket paths with their query string, where browsers put the access token)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _SECRET_QUERY.search(message):
+            record.msg, record.args = _SECRET_QUERY.sub(r"\1[redacted]", message), ()
+        return True
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):

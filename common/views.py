@@ -1,47 +1,9 @@
-"""Service endpoints and JSON error pages for the API."""
-
-import logging
+"""JSON error pages for the API, and local media."""
 
 from django.conf import settings
-from django.db import connection
 from django.http import JsonResponse
 from django.views import defaults
-from django.views.decorators.cache import never_cache
 from django.views.static import serve
-
-logger = logging.getLogger(__name__)
-
-
-@never_cache
-def healthz(request):
-    """The process is alive."""
-    return JsonResponse({"status": "ok"})
-
-
-def _database_ok() -> bool:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:
-        logger.warning("readiness: database unreachable", exc_info=True)
-        return False
-
-
-@never_cache
-def readyz(request):
-    """Database and (when configured) broker reachable: 200, else 503 naming the failure."""
-    from notifications import transport
-
-    checks = {"database": "ok" if _database_ok() else "unavailable"}
-    broker = transport.broker_status()
-    if broker is not None:
-        checks["broker"] = "ok" if broker else "unavailable"
-    ready = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
-        status=200 if ready else 503,
-    )
 
 
 def _is_api(request) -> bool:

@@ -2,7 +2,8 @@
 
 import os
 
-bind = f"{os.environ.get('SERVER_ADDRESS', '0.0.0.0')}:{os.environ.get('SERVER_PORT', '8000')}"  # noqa: S104
+# The image sets SERVER_ADDRESS=0.0.0.0; on a host the default stays local, as in settings.
+bind = f"{os.environ.get('SERVER_ADDRESS', '127.0.0.1')}:{os.environ.get('SERVER_PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1))))
 worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

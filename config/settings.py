@@ -50,7 +50,6 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 SERVER_ADDRESS = env.str("SERVER_ADDRESS", default="127.0.0.1")
 SERVER_PORT = env.int("SERVER_PORT", default=8000)
-WEBSOCKET_PORT = env.int("WEBSOCKET_PORT", default=8001)
 # Where clients reach the service; makes media URLs absolute when no request is at hand
 # (websocket events built by the fan-out worker).
 PUBLIC_URL = env.str("PUBLIC_URL", default=f"http://localhost:{SERVER_PORT}").rstrip("/")
@@ -93,6 +92,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "common.health.HealthMiddleware",
     "common.logging.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -269,7 +269,9 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 10_000, "expiry": 60},
+            # The live group is joined once per process and must not expire (the default
+            # drops members after a day).
+            "CONFIG": {"capacity": 10_000, "expiry": 60, "group_expiry": 10 * 365 * 86400},
         }
     }
 
@@ -330,7 +332,10 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "common.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "common.logging.RequestIdFilter"},
+        "redact": {"()": "common.logging.RedactSecrets"},
+    },
     "formatters": {
         "text": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
@@ -341,7 +346,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "text",
-            "filters": ["request_id"],
+            "filters": ["redact", "request_id"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -349,5 +354,9 @@ LOGGING = {
         # Requests are logged once by common.logging; Django's own 4xx lines would repeat them.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "ERROR"},
+        # uvicorn's own handlers would print websocket paths with their tokens: its lines go
+        # through ours (redacted, and JSON when asked for).
+        "uvicorn": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "uvicorn.access": {"handlers": [], "propagate": False},
     },
 }

@@ -22,8 +22,6 @@ urlpatterns = [
     path("api/", include(api_urlpatterns)),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema")),
-    path("healthz", common_views.healthz, name="healthz"),
-    path("readyz", common_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
 ]
 

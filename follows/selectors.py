@@ -8,7 +8,7 @@ from accounts.selectors import with_counts
 
 def followers_of(*, username: str) -> QuerySet[User]:
     """Users who follow `username`, annotated with `follow_id` (the pagination key)."""
-    target = User.objects.by_username(username).filter(is_active=True).values("pk")
+    target = User.objects.active_by_username(username).values("pk")
     return with_counts(
         User.objects.filter(is_active=True, following_relations__followee__in=target).annotate(
             follow_id=F("following_relations__id")
@@ -18,7 +18,7 @@ def followers_of(*, username: str) -> QuerySet[User]:
 
 def following_of(*, username: str) -> QuerySet[User]:
     """Users whom `username` follows, annotated with `follow_id`."""
-    source = User.objects.by_username(username).filter(is_active=True).values("pk")
+    source = User.objects.active_by_username(username).values("pk")
     return with_counts(
         User.objects.filter(is_active=True, follower_relations__follower__in=source).annotate(
             follow_id=F("follower_relations__id")

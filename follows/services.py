@@ -8,7 +8,7 @@ from django.db import transaction
 from accounts.models import User
 from follows.models import Follow
 from notifications.services import notification_follow_created
-from posts.services import timeline_backfill, timeline_remove_author
+from posts.services import author_fanout_lock, timeline_backfill, timeline_remove_author
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
     nothing. A new follow brings the followee's newest posts into the follower's timeline
     and notifies the followee."""
     if follower.pk == followee.pk:
-        raise ValidationError({"detail": ["You cannot follow yourself."]})
+        raise ValidationError("You cannot follow yourself.")
     with transaction.atomic():
         follow, created = Follow.objects.get_or_create(follower=follower, followee=followee)
         if created:
@@ -33,6 +33,7 @@ def follow_delete(*, follower: User, followee: User) -> bool:
     """Stop following; the followee's posts leave the follower's timeline. True if a follow
     was removed (unfollowing someone you do not follow is not an error)."""
     with transaction.atomic():
+        author_fanout_lock(followee.pk, shared=False)
         deleted, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
         if deleted:
             timeline_remove_author(user=follower, author=followee)

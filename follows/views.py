@@ -44,7 +44,7 @@ class FollowingView(UserScopedListView):
 
 
 def _target(username: str) -> User:
-    user = User.objects.by_username(username).filter(is_active=True).first()
+    user = User.objects.active_by_username(username).first()
     if user is None:
         raise Http404
     return user

@@ -26,7 +26,7 @@ from notifications import live
 from notifications.models import Notification
 from posts.models import Post, TimelineEntry
 from posts.serializers import PostSerializer, timestamp
-from posts.services import timeline_trim
+from posts.services import author_fanout_lock, timeline_trim
 
 logger = logging.getLogger("warble.fanout")
 
@@ -36,20 +36,19 @@ class InvalidMessage(ValueError):
 
 
 async def handle_message(message: dict) -> dict:
-    """Process one transport message; return what was done (for the log)."""
+    """Process one transport message; return what was done (for the log). A message that
+    can never be processed raises InvalidMessage; any other error is worth a retry."""
     if not isinstance(message, dict):
         raise InvalidMessage("message is not an object")
     kind = message.get("type", "post.created")
+    if kind not in HANDLERS:
+        raise InvalidMessage(f"unknown message type {kind!r}")
+    handler, fields = HANDLERS[kind]
     try:
-        if kind == "post.created":
-            return await fanout_post(int(message["post_id"]))
-        if kind == "post.deleted":
-            return await broadcast_post_deleted(int(message["post_id"]), int(message["author_id"]))
-        if kind == "follow.created":
-            return await deliver_follow_notification(int(message["notification_id"]))
+        arguments = [int(message[field]) for field in fields]
     except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidMessage(f"malformed {kind!r} message: {exc}") from exc
-    raise InvalidMessage(f"unknown message type {kind!r}")
+        raise InvalidMessage(f"malformed {kind!r} message: {exc!r}") from exc
+    return await handler(*arguments)
 
 
 # --- post.created ------------------------------------------------------------------------
@@ -63,14 +62,14 @@ def _post_snapshot(post_id: int) -> tuple[Post, dict] | None:
 
 
 def _follower_page(
-    author_id: int, posted_at: datetime, after: int, size: int
+    author_id: int, posted_at: datetime | None, after: int, size: int
 ) -> list[tuple[int, int]]:
-    """The next `(follow id, follower id)` page of the author's followers at `posted_at`."""
-    return list(
-        Follow.objects.filter(followee_id=author_id, id__gt=after, created_at__lte=posted_at)
-        .order_by("id")
-        .values_list("id", "follower_id")[:size]
-    )
+    """The next `(follow id, follower id)` page of the author's followers (those who already
+    followed at `posted_at`, when given)."""
+    follows = Follow.objects.filter(followee_id=author_id, id__gt=after)
+    if posted_at is not None:
+        follows = follows.filter(created_at__lte=posted_at)
+    return list(follows.order_by("id").values_list("id", "follower_id")[:size])
 
 
 def _fanout_batch(
@@ -87,6 +86,7 @@ def _fanout_batch(
     params = [author_id, first_id, last_id, posted_at]
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
+        author_fanout_lock(author_id, shared=True)
         cursor.execute(
             f"INSERT INTO {qn(TimelineEntry._meta.db_table)} (user_id, post_id) "  # noqa: S608
             f"SELECT f.follower_id, %s FROM {follows} f {where} ON CONFLICT DO NOTHING",
@@ -146,6 +146,9 @@ async def fanout_post(post_id: int) -> dict:
     results = await asyncio.gather(*pages)
     recipients = sum(count for count, _ in results)
     sent = sum(ok for _, ok in results)
+    # The author's own timeline grows by their posts: trimmed on the same schedule.
+    if (post.author_id + post.pk) % settings.TIMELINE_TRIM_EVERY == 0:
+        await database_sync_to_async(timeline_trim)(user_ids=[post.author_id])
     stats = {
         "post_id": post_id,
         "recipients": recipients,
@@ -160,20 +163,12 @@ async def fanout_post(post_id: int) -> dict:
 # --- post.deleted ------------------------------------------------------------------------
 
 
-def _follower_ids(author_id: int, after: int, size: int) -> list[tuple[int, int]]:
-    return list(
-        Follow.objects.filter(followee_id=author_id, id__gt=after)
-        .order_by("id")
-        .values_list("id", "follower_id")[:size]
-    )
-
-
 async def broadcast_post_deleted(post_id: int, author_id: int) -> dict:
     """Tell the author's and their followers' sockets that a post is gone."""
     batches = [[author_id]]
     after = 0
-    while batch := await database_sync_to_async(_follower_ids)(
-        author_id, after, settings.FANOUT_BATCH_SIZE
+    while batch := await database_sync_to_async(_follower_page)(
+        author_id, None, after, settings.FANOUT_BATCH_SIZE
     ):
         after = batch[-1][0]
         batches.append([follower_id for _, follower_id in batch])
@@ -208,3 +203,10 @@ async def deliver_follow_notification(notification_id: int) -> dict:
     message = await database_sync_to_async(_follow_event)(notification_id)
     sent = await live.send(message) if message is not None else False
     return {"notification_id": notification_id, "live_batches_sent": int(sent)}
+
+
+HANDLERS = {
+    "post.created": (fanout_post, ("post_id",)),
+    "post.deleted": (broadcast_post_deleted, ("post_id", "author_id")),
+    "follow.created": (deliver_follow_notification, ("notification_id",)),
+}

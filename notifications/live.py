@@ -123,27 +123,31 @@ class Hub:
         return delivered
 
     async def _listen(self) -> None:
-        channel = await self.layer.new_channel()
+        """Join the live group, then dispatch what arrives, for as long as the process runs:
+        a failure of the layer is logged and the group joined again."""
         delay = 0.5
         while True:
             try:
+                channel = await self.layer.new_channel()
                 await asyncio.wait_for(
                     self.layer.group_add(LIVE_GROUP, channel), settings.PUBLISH_TIMEOUT
                 )
-                break
+                delay = 0.5
+                while True:
+                    message = await self.layer.receive(channel)
+                    try:
+                        self.dispatch(message)
+                    except Exception:
+                        logger.exception("bad live batch dropped")
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:
                 logger.warning(
-                    "cannot join the live group yet; retrying",
+                    "live group unavailable; joining again",
                     extra={"error": repr(exc), "retry_in": delay},
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-        while True:
-            message = await self.layer.receive(channel)
-            try:
-                self.dispatch(message)
-            except Exception:
-                logger.exception("bad live batch dropped")
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from common.admin import UsernameInputFilter
+from common.admin import ModerationAdmin, UsernameInputFilter
+from posts import services
 from posts.models import Post
 
 
@@ -11,15 +12,17 @@ class AuthorFilter(UsernameInputFilter):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(ModerationAdmin):
     list_display = ["id", "author", "short_text", "created_at", "published_at"]
     list_filter = [AuthorFilter, ("created_at", admin.DateFieldListFilter)]
     search_fields = ["text", "author__username"]
     list_select_related = ["author"]
-    autocomplete_fields = ["author"]
     date_hierarchy = "created_at"
-    readonly_fields = ["created_at", "published_at", "idempotency_key"]
     show_full_result_count = False
+
+    def delete_with_service(self, request, obj):
+        # Leaves every timeline, takes its notifications and tells open sockets.
+        services.post_delete(post=obj, actor=request.user)
 
     @admin.display(description="text")
     def short_text(self, post: Post) -> str:

@@ -36,7 +36,7 @@ def posts_by_username(*, username: str) -> QuerySet[Post]:
     """One user's posts, newest first (the user is matched in the same query)."""
     return (
         Post.objects.select_related("author")
-        .filter(author__in=User.objects.by_username(username).filter(is_active=True).values("pk"))
+        .filter(author__in=User.objects.active_by_username(username).values("pk"))
         .order_by("-id")
     )
 

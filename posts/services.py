@@ -4,7 +4,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -124,3 +124,15 @@ def timeline_trim(*, user_ids: list[int], cap: int | None = None) -> int:
         return 0
     deleted, _ = TimelineEntry.objects.filter(condition).delete()
     return deleted
+
+
+def author_fanout_lock(author_id: int, *, shared: bool) -> None:
+    """Within a transaction, order unfollows of an author against writes of their fan-out:
+    a fan-out page holds the lock shared, an unfollow exclusively. So an unfollow never
+    removes a follower's entries while a page that still saw the follow is being written.
+    PostgreSQL only; SQLite runs one writing transaction at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s)", [author_id])

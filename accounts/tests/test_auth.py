@@ -227,3 +227,17 @@ def test_register_is_throttled(anon, monkeypatch):
     assert response.status_code == 429
     assert "Retry-After" in response
     assert not User.objects.filter(username="u3").exists()
+
+
+def test_logout_works_with_a_stale_access_token_in_the_header(anon, user):
+    tokens = login(anon).json()
+    anon.credentials(HTTP_AUTHORIZATION="Bearer expired-or-garbage")
+    assert anon.post(LOGOUT, {"refresh": tokens["refresh"]}, format="json").status_code == 204
+    anon.credentials()
+    assert anon.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401
+
+
+def test_an_overlong_email_is_a_400_not_a_database_error(anon, api):
+    address = "a" * 250 + "@example.com"
+    assert register(anon, email=address).status_code == 400
+    assert api.patch(ME, {"email": address}, format="json").status_code == 400

@@ -273,3 +273,22 @@ def test_django_admin_pages_for_posts_follows_and_notifications(admin_user, user
 def test_a_regular_user_cannot_use_the_django_admin(user, client):
     client.force_login(user)
     assert client.get("/admin/accounts/user/").status_code == 302
+
+
+def test_django_admin_deletes_through_the_services(admin_user, user, other, client):
+    from follows.models import Follow
+    from follows.services import follow_create
+
+    Post.objects.create(author=other, text="bob's")
+    follow_create(follower=user, followee=other)
+    assert TimelineEntry.objects.filter(user=user).count() == 1
+    client.force_login(admin_user)
+    follow = Follow.objects.get()
+    response = client.post(f"/admin/follows/follow/{follow.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Follow.objects.exists()
+    # As with an unfollow, bob's posts left alice's timeline.
+    assert not TimelineEntry.objects.filter(user=user).exists()
+    # Rows are created and changed only through the product.
+    assert client.get("/admin/posts/post/add/").status_code == 403
+    assert client.get("/admin/follows/follow/add/").status_code == 403

@@ -14,6 +14,14 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
+def test_probes_answer_whatever_the_host_header(anon, settings):
+    settings.ALLOWED_HOSTS = ["social.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    assert anon.get("/healthz", HTTP_HOST="127.0.0.1:8000").status_code == 200
+    assert anon.get("/readyz", HTTP_HOST="10.0.0.7").status_code == 200
+    assert anon.get("/api/users/me/", HTTP_HOST="127.0.0.1:8000").status_code == 400
+
+
 def test_healthz(anon):
     response = anon.get("/healthz")
     assert response.status_code == 200
@@ -34,9 +42,9 @@ def test_readyz_names_an_unreachable_broker(anon, settings):
 
 
 def test_readyz_names_an_unreachable_database(anon, monkeypatch):
-    from common import views
+    from common import health
 
-    monkeypatch.setattr(views, "_database_ok", lambda: False)
+    monkeypatch.setattr(health, "database_ok", lambda: False)
     response = anon.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == "unavailable"
@@ -97,7 +105,7 @@ def test_requests_carry_an_id_and_are_logged_without_secrets(api, caplog):
 
 
 def test_a_malformed_request_id_is_replaced(anon):
-    response = anon.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")
+    response = anon.get("/api/users/me/", HTTP_X_REQUEST_ID="bad id\nwith newline")
     assert response["X-Request-ID"] != "bad id\nwith newline"
     assert len(response["X-Request-ID"]) == 32
 
@@ -106,3 +114,19 @@ def test_home_page(anon):
     response = anon.get("/")
     assert response.status_code == 200
     assert b"/ws/notifications/" in response.content
+
+
+async def test_asgi_refuses_announced_oversize_bodies_before_reading_them():
+    from channels.testing import HttpCommunicator
+
+    from config.asgi import application
+
+    communicator = HttpCommunicator(
+        application,
+        "PUT",
+        "/api/users/me/avatar/",
+        headers=[(b"content-length", b"999999999"), (b"host", b"localhost")],
+    )
+    response = await communicator.get_response()
+    assert response["status"] == 413
+    assert b"too large" in response["body"]

@@ -85,3 +85,34 @@ def test_production_settings_pass_the_deploy_checks(tmp_path):
     )
     assert result.returncode != 0
     assert "common.W001" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["TIMELINE_TRIM_EVERY", "FANOUT_BATCH_SIZE", "TIMELINE_CAP"])
+def test_limits_below_one_fail_the_system_checks(name, tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        name: "0",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert f"{name} must be at least 1" in result.stderr
+
+
+def test_docker_compose_passes_every_variable_to_the_app_services():
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    environment = compose["x-app"]["environment"]
+    # Paths inside the image are fixed; the listening address is set per service.
+    fixed = {"MEDIA_ROOT", "STATIC_ROOT", "SERVER_ADDRESS", "SERVER_PORT"}
+    assert not variables_read_by_settings() - fixed - set(environment)
+    assert {"SERVER_ADDRESS", "SERVER_PORT"} <= set(compose["services"]["api"]["environment"])

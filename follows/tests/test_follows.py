@@ -36,7 +36,7 @@ def test_following_notifies_once(api, user, other):
 def test_cannot_follow_yourself(api, user):
     response = follow(api, "alice")
     assert response.status_code == 400
-    assert "detail" in response.json()
+    assert response.json() == {"detail": "You cannot follow yourself."}
     assert not Follow.objects.exists()
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from common.testing import make_user
 from notifications.fanout import InvalidMessage, handle_message
-from notifications.management.commands.fanout_worker import claim_unpublished, release
+from notifications.management.commands.fanout_worker import release, sweep_unpublished
 from notifications.models import Notification
 from notifications.transport import Publisher
 from posts.models import Post
@@ -24,7 +24,7 @@ def closed_port_url() -> str:
     return f"amqp://guest:guest@127.0.0.1:{port}/"
 
 
-def test_the_sweeper_claims_only_old_unpublished_posts():
+def test_the_sweeper_publishes_only_old_unpublished_posts_and_marks_them():
     author = make_user("author")
     old = Post.objects.create(author=author, text="old")
     Post.objects.filter(pk=old.pk).update(created_at=timezone.now() - timezone.timedelta(minutes=5))
@@ -33,21 +33,48 @@ def test_the_sweeper_claims_only_old_unpublished_posts():
     Post.objects.filter(pk=done.pk).update(
         created_at=timezone.now() - timezone.timedelta(minutes=5)
     )
-    assert claim_unpublished(grace=10, limit=100) == [old.pk]
+    sent = []
+    assert sweep_unpublished(sent.append, grace=10) == (1, 1)
+    assert sent == [old.pk]
     assert Post.objects.get(pk=old.pk).published_at is not None
-    assert claim_unpublished(grace=10, limit=100) == []
-    release([old.pk])
-    assert Post.objects.get(pk=old.pk).published_at is None
+    assert sweep_unpublished(sent.append, grace=10) == (0, 0)
 
 
-def test_the_sweeper_respects_its_limit():
+def test_a_sweep_that_fails_half_way_marks_only_what_went_out():
     author = make_user("author")
-    Post.objects.bulk_create([Post(author=author, text=str(i)) for i in range(5)])
+    posts = Post.objects.bulk_create([Post(author=author, text=str(i)) for i in range(4)])
     Post.objects.update(created_at=timezone.now() - timezone.timedelta(minutes=1))
-    first = claim_unpublished(grace=0, limit=2)
-    second = claim_unpublished(grace=0, limit=10)
-    assert len(first) == 2 and len(second) == 3
-    assert not set(first) & set(second)
+    sent = []
+
+    def flaky(post_id):
+        if len(sent) == 2:
+            raise ConnectionError("broker gone")
+        sent.append(post_id)
+
+    assert sweep_unpublished(flaky, grace=0) == (2, 4)
+    assert list(Post.objects.filter(published_at__isnull=True).values_list("id", flat=True)) == [
+        p.pk for p in posts[2:]
+    ]
+
+
+def test_a_sweep_that_dies_leaves_its_posts_unpublished():
+    author = make_user("author")
+    Post.objects.create(author=author, text="x")
+    Post.objects.update(created_at=timezone.now() - timezone.timedelta(minutes=1))
+
+    def dies(post_id):
+        raise SystemExit("killed")
+
+    with pytest.raises(SystemExit):
+        sweep_unpublished(dies, grace=0)
+    assert Post.objects.filter(published_at__isnull=True).count() == 1
+
+
+def test_release_marks_posts_unpublished_again():
+    author = make_user("author")
+    post = Post.objects.create(author=author, text="x", published_at=timezone.now())
+    release([post.pk])
+    assert Post.objects.get().published_at is None
 
 
 @pytest.mark.parametrize(

@@ -136,3 +136,12 @@ def test_posts_after_an_unfollow_do_not_arrive(alice, bob, user):
     post(bob, "after")
     assert feed(alice) == []
     assert Post.objects.count() == 1
+
+
+def test_the_authors_own_timeline_is_trimmed_too(alice, user, settings):
+    settings.TIMELINE_CAP = 5
+    settings.TIMELINE_TRIM_EVERY = 1
+    for index in range(12):
+        post(alice, f"mine {index}")
+    assert TimelineEntry.objects.filter(user=user).count() == 5
+    assert feed(alice) == [f"mine {index}" for index in range(11, 6, -1)]

@@ -23,20 +23,33 @@ from posts.models import Post
 logger = logging.getLogger("warble.worker")
 
 
-def claim_unpublished(grace: float, limit: int) -> list[int]:
-    """Mark up to `limit` posts older than `grace` seconds that were never published as
-    published, and return their ids. Rows locked by another worker's sweep are skipped, so
-    concurrent sweepers do not publish the same post twice."""
+SWEEP_BATCH = 500
+
+
+def sweep_unpublished(publish, grace: float, limit: int = SWEEP_BATCH) -> tuple[int, int]:
+    """Publish posts older than `grace` seconds that were never published, and mark them;
+    return `(published, claimed)`. One transaction locks the rows (skipping those another
+    worker's sweep holds), publishes each through `publish(post_id)` (which returns once the
+    broker confirmed) and marks what went out. A sweep that dies half-way rolls back: its
+    posts stay unpublished and are swept again, at worst published twice, never lost."""
     cutoff = timezone.now() - timezone.timedelta(seconds=grace)
     with transaction.atomic():
-        ids = list(
+        claimed = list(
             Post.objects.select_for_update(skip_locked=True)
             .filter(published_at__isnull=True, created_at__lt=cutoff)
             .order_by("id")
             .values_list("id", flat=True)[:limit]
         )
-        Post.objects.filter(id__in=ids).update(published_at=timezone.now())
-    return ids
+        published = []
+        for post_id in claimed:
+            try:
+                publish(post_id)
+            except Exception:
+                logger.warning("sweep interrupted: broker unavailable", exc_info=True)
+                break
+            published.append(post_id)
+        Post.objects.filter(id__in=published).update(published_at=timezone.now())
+    return len(published), len(claimed)
 
 
 def release(post_ids: list[int]) -> None:
@@ -186,29 +199,36 @@ class Worker:
                 logger.exception("sweep failed")
             await asyncio.sleep(self.sweep_interval)
 
+    async def _publish_post(self, post_id: int) -> None:
+        await self.channel.default_exchange.publish(
+            aio_pika.Message(
+                json.dumps({"type": "post.created", "post_id": post_id}).encode(),
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=settings.POSTS_QUEUE,
+            timeout=settings.PUBLISH_TIMEOUT,
+        )
+
     async def sweep(self) -> int:
         """Publish posts that a broker outage left unpublished."""
-        published = 0
-        while post_ids := await database_sync_to_async(claim_unpublished)(self.sweep_grace, 500):
-            for index, post_id in enumerate(post_ids):
-                try:
-                    await self.channel.default_exchange.publish(
-                        aio_pika.Message(
-                            json.dumps({"type": "post.created", "post_id": post_id}).encode(),
-                            content_type="application/json",
-                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                        ),
-                        routing_key=settings.POSTS_QUEUE,
-                        timeout=settings.PUBLISH_TIMEOUT,
-                    )
-                except Exception:
-                    await database_sync_to_async(release)(post_ids[index:])
-                    logger.warning("sweep interrupted: broker unavailable", exc_info=True)
-                    return published
-                published += 1
-        if published:
-            logger.info("sweep republished posts", extra={"posts": published})
-        return published
+        loop = asyncio.get_running_loop()
+
+        def publish(post_id: int) -> None:
+            # Called from the sweep's database thread, waiting for this loop's publish.
+            future = asyncio.run_coroutine_threadsafe(self._publish_post(post_id), loop)
+            future.result(settings.PUBLISH_TIMEOUT + 1)
+
+        sweep_batch = database_sync_to_async(sweep_unpublished, thread_sensitive=False)
+        total = 0
+        while True:
+            published, claimed = await sweep_batch(publish, self.sweep_grace)
+            total += published
+            if published < claimed or claimed < SWEEP_BATCH:
+                break
+        if total:
+            logger.info("sweep republished posts", extra={"posts": total})
+        return total
 
 
 class Command(BaseCommand):
