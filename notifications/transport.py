@@ -37,8 +37,8 @@ QUEUE_ARGUMENTS = {"x-queue-type": "quorum"}
 
 
 async def declare_posts_queue(channel: aio_pika.abc.AbstractChannel, name: str):
-    """The posts queue: durable and replicated (quorum); publisher and worker both declare it
-    with the same arguments."""
+    """The posts queue, durable and replicated (quorum), as the worker declares it; the web
+    publisher (on aiormq) declares it with the same QUEUE_ARGUMENTS, or the broker refuses."""
     return await channel.declare_queue(name, durable=True, arguments=QUEUE_ARGUMENTS)
 
 
