@@ -8,6 +8,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def run_with_env(args: list[str], tmp_path, **env) -> subprocess.CompletedProcess:
+    """Run a Python command in the project with only the given variables set."""
+    clean = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, check=False
+    )
+
+
 def variables_read_by_settings() -> set[str]:
     source = (ROOT / "config" / "settings.py").read_text()
     return set(re.findall(r'env(?:\.\w+)?\("([A-Z][A-Z0-9_]+)"', source))
@@ -31,20 +44,15 @@ def test_every_variable_is_documented_in_the_readme_and_env_example():
 )
 def test_settings_load_with_nothing_configured(env, tmp_path):
     """Unset or empty variables mean the embedded default, never a crash."""
-    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env}
-    result = subprocess.run(
+    result = run_with_env(
         [
-            sys.executable,
             "-c",
             "import django; django.setup(); from django.conf import settings as s; "
             "print(s.DEBUG, s.DATABASES['default']['ENGINE'], "
             "s.CHANNEL_LAYERS['default']['BACKEND'], s.STORAGES['default']['BACKEND'])",
         ],
-        cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings"},
-        capture_output=True,
-        text=True,
-        check=False,
+        tmp_path,
+        **env,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
@@ -56,53 +64,20 @@ def test_settings_load_with_nothing_configured(env, tmp_path):
 
 
 def test_production_settings_pass_the_deploy_checks(tmp_path):
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": "x7#k2Lq9!vB4mN8pR1sT6wY3zA5cE0gH2jK4lM6nP8qR0sT2uV",
-        "HTTPS": "true",
-        "ALLOWED_HOSTS": "social.example.com",
-    }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    deploy_check = ["manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+    production = {"HTTPS": "true", "ALLOWED_HOSTS": "social.example.com"}
+    secret = "x7#k2Lq9!vB4mN8pR1sT6wY3zA5cE0gH2jK4lM6nP8qR0sT2uV"
+    result = run_with_env(deploy_check, tmp_path, SECRET_KEY=secret, **production)
     assert result.returncode == 0, result.stdout + result.stderr
     # Without a SECRET_KEY of its own a deployment is warned.
-    del env["SECRET_KEY"]
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_with_env(deploy_check, tmp_path, **production)
     assert result.returncode != 0
     assert "common.W001" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("name", ["TIMELINE_TRIM_EVERY", "FANOUT_BATCH_SIZE", "TIMELINE_CAP"])
 def test_limits_below_one_fail_the_system_checks(name, tmp_path):
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        name: "0",
-    }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_with_env(["manage.py", "check"], tmp_path, **{name: "0"})
     assert result.returncode != 0
     assert f"{name} must be at least 1" in result.stderr
 

@@ -75,6 +75,14 @@ async def next_event(socket, timeout: float = 10.0) -> dict:
     return json.loads(await asyncio.wait_for(socket.recv(), timeout))
 
 
+async def start_stack(stack) -> tuple[str, str]:
+    """A websocket server, the API and a fan-out worker, each its own process."""
+    _, ws_base = await asyncio.to_thread(stack.websocket_server)
+    _, api = await asyncio.to_thread(stack.api)
+    stack.worker()
+    return ws_base, api
+
+
 def run_with_logs(stack):
     """Wrap a coroutine so a failure shows the processes' logs."""
 
@@ -93,9 +101,7 @@ async def test_cross_process_delivery(stack):
     the fan-out worker as a third."""
     author, (fan,) = await author_with_followers(1)
     author_token, fan_token = await tokens_for(author, fan)
-    _, ws_base = await asyncio.to_thread(stack.websocket_server)
-    _, api = await asyncio.to_thread(stack.api)
-    stack.worker()
+    ws_base, api = await start_stack(stack)
     run = run_with_logs(stack)
 
     async def scenario():
@@ -176,9 +182,7 @@ async def test_auth_on_the_real_server(stack):
     author, (fan,) = await author_with_followers(1)
     outsider = await sync_to_async(make_user)("outsider")
     author_token, outsider_token = await tokens_for(author, outsider)
-    _, ws_base = await asyncio.to_thread(stack.websocket_server)
-    _, api = await asyncio.to_thread(stack.api)
-    stack.worker()
+    ws_base, api = await start_stack(stack)
 
     for headers in ({}, {"Authorization": "Bearer not-a-token"}):
         with pytest.raises(websockets.InvalidStatus) as refused:
@@ -226,9 +230,7 @@ async def test_broker_outage_loses_nothing(stack, broker, tmp_path):
     stack.broker = through_proxy
     author, fans = await author_with_followers(5)
     author_token, *fan_tokens = await tokens_for(author, *fans)
-    _, ws_base = await asyncio.to_thread(stack.websocket_server)
-    _, api = await asyncio.to_thread(stack.api)
-    stack.worker()
+    ws_base, api = await start_stack(stack)
     run = run_with_logs(stack)
 
     async def scenario():
@@ -339,9 +341,7 @@ async def test_burst_every_client_receives_every_event(stack):
     """200 connected followers x 100 posts: deliveries are counted on the clients."""
     author, fans = await author_with_followers(200)
     author_token, *fan_tokens = await tokens_for(author, *fans)
-    _, ws_base = await asyncio.to_thread(stack.websocket_server)
-    _, api = await asyncio.to_thread(stack.api)
-    stack.worker()
+    ws_base, api = await start_stack(stack)
     run = run_with_logs(stack)
 
     async def scenario():
