@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from common.testing import access_token, make_user
 from follows.models import Follow
 from notifications.models import Notification
-from notifications.tests.e2e import Stack, TcpProxy, ahttp, broker_url, wait_for
+from notifications.tests.e2e import Stack, TcpProxy, ahttp, broker_url, free_port, wait_for
 from posts.models import Post, TimelineEntry
 
 pytestmark = [
@@ -401,3 +401,43 @@ async def test_embedded_mode_live_notification_in_one_process(tmp_path):
         raise
     finally:
         await asyncio.to_thread(stack.stop)
+
+
+async def test_a_worker_without_its_database_hands_the_message_back(stack):
+    """A worker whose database is down gives up on a message without losing it: it cannot
+    mark the post for the sweeper, so the message goes back to the queue for a worker that
+    can reach the database."""
+    author, _ = await author_with_followers(3)
+    (author_token,) = await tokens_for(author)
+    _, api = await asyncio.to_thread(stack.api)
+    cut_off = stack.worker(
+        "cut-off",
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nowhere",
+        DATABASE_POOL_TIMEOUT=1,
+        FANOUT_MAX_ATTEMPTS=1,
+    )
+    run = run_with_logs(stack)
+
+    async def scenario():
+        status, created = await ahttp("POST", f"{api}/api/posts/", author_token, {"text": "hi"})
+        assert status == 201
+        published = await sync_to_async(Post.objects.filter(published_at__isnull=False).count)()
+        assert published == 1  # the sweeper will not come back for it
+
+        await wait_for(
+            lambda: "giving up on message" in cut_off.output(),
+            60,
+            message="the cut-off worker never gave up on the message",
+        )
+        await asyncio.to_thread(cut_off.stop)
+        stack.worker()
+        count = sync_to_async(Notification.objects.filter(post_id=created["id"]).count)
+
+        async def delivered():
+            return await count() == 3
+
+        await wait_for(delivered, 60, message="the message was lost")
+        await asyncio.sleep(1)
+        assert await count() == 3
+
+    await run(scenario())

@@ -26,6 +26,11 @@ logger = logging.getLogger("warble.worker")
 SWEEP_BATCH = 500
 
 
+def backoff(attempt: int) -> float:
+    """Seconds to wait before a failed message goes back to the queue."""
+    return min(2.0 ** (attempt - 1), 30.0)
+
+
 def sweep_unpublished(publish, grace: float, limit: int = SWEEP_BATCH) -> tuple[int, int]:
     """Publish posts older than `grace` seconds that were never published, and mark them;
     return `(published, claimed)`. One transaction locks the rows (skipping those another
@@ -146,7 +151,7 @@ class Worker:
             if attempt >= settings.FANOUT_MAX_ATTEMPTS:
                 await self._give_up(message, payload, attempt)
                 return
-            delay = min(2.0 ** (attempt - 1), 30.0)
+            delay = backoff(attempt)
             logger.warning(
                 "job failed; it goes back to the queue",
                 extra={"attempt": attempt, "retry_in": delay, "error": repr(exc)},
@@ -185,8 +190,18 @@ class Worker:
         if post_id is not None:
             try:
                 await database_sync_to_async(release)([int(post_id)])
-            except Exception:
-                logger.exception("could not mark the post unpublished", extra={"post_id": post_id})
+            except Exception as exc:
+                # The database is what fails (it is down): the message is the post's only
+                # record of its pending fan-out, so it goes back to the queue, not away.
+                delay = backoff(attempt)
+                logger.warning(
+                    "could not mark the post unpublished; the message goes back to the queue",
+                    extra={"post_id": post_id, "retry_in": delay, "error": repr(exc)},
+                )
+                await asyncio.sleep(delay)
+                with contextlib.suppress(Exception):
+                    await message.nack(requeue=True)
+                return
         await message.reject(requeue=False)
 
     async def _sweep_forever(self) -> None:
