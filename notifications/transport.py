@@ -4,9 +4,11 @@
   persistent JSON message, waiting for the broker's publisher confirm. One publisher per
   process owns the AMQP connection on its own event loop in a background thread (web
   processes are synchronous; the AMQP client is asyncio). Every publish is bounded by
-  `PUBLISH_TIMEOUT`; after a failure, publishing fails at once for
-  `BROKER_RETRY_INTERVAL` seconds, so an outage never slows requests. Whatever was not
-  published is found and published again by the sweeper in `fanout_worker`.
+  `PUBLISH_TIMEOUT`; after a failure, publishing fails at once until a probe in the
+  background (at most every `BROKER_RETRY_INTERVAL` seconds) gets a confirm from the broker
+  again, so an outage, even of a broker that accepts connections and never answers, costs
+  at most one request one timeout. Whatever was not published is found and published again
+  by the sweeper in `fanout_worker`.
 - Embedded (no `RABBITMQ_URL`): the message is handled in this process by
   `notifications.fanout.handle_message`, on the ASGI server's event loop (where the websocket
   consumers and the in-memory channel layer live), or on a background loop when no server
@@ -34,6 +36,8 @@ from common.logging import request_id_var
 logger = logging.getLogger("warble.transport")
 
 QUEUE_ARGUMENTS = {"x-queue-type": "quorum"}
+# Routed to no queue: a message that only asks the broker for a confirm.
+PROBE_ROUTING_KEY = "warble.publisher-probe"
 
 
 async def declare_posts_queue(channel: aio_pika.abc.AbstractChannel, name: str):
@@ -79,6 +83,9 @@ class Publisher:
         self._channel = None
         self._lock: asyncio.Lock | None = None
         self._failed_at = float("-inf")
+        self._healthy = True
+        self._probing = False
+        self._state_lock = threading.Lock()
 
     async def _ready_channel(self):
         self._lock = self._lock or asyncio.Lock()
@@ -98,12 +105,12 @@ class Publisher:
             with contextlib.suppress(Exception):
                 await connection.close()
 
-    async def _publish(self, body: bytes) -> None:
+    async def _publish(self, body: bytes, routing_key: str | None = None) -> None:
         channel = await self._ready_channel()
         confirmation = await channel.basic_publish(
             body,
-            routing_key=self.queue,
-            mandatory=True,
+            routing_key=self.queue if routing_key is None else routing_key,
+            mandatory=routing_key is None,
             properties=aiormq.spec.Basic.Properties(
                 content_type="application/json",
                 delivery_mode=2,
@@ -115,18 +122,47 @@ class Publisher:
         if not isinstance(confirmation, aiormq.spec.Basic.Ack):
             raise RuntimeError(f"the broker did not confirm the message: {confirmation!r}")
 
+    def _failed(self) -> None:
+        with self._state_lock:
+            self._healthy, self._failed_at = False, time.monotonic()
+
     def _call(self, coro) -> None:
         try:
             background_loop.run(asyncio.wait_for(coro, self.timeout), self.timeout + 1)
         except BaseException:
-            self._failed_at = time.monotonic()
+            self._failed()
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(self._close(), background_loop.get())
             raise
 
+    async def _probe(self) -> None:
+        """Publish an empty message that no queue takes (the broker confirms it all the
+        same): the broker is back once that is confirmed."""
+        try:
+            await asyncio.wait_for(self._publish(b"", routing_key=PROBE_ROUTING_KEY), self.timeout)
+        except Exception:
+            self._failed()
+            await self._close()
+        else:
+            with self._state_lock:
+                self._healthy = True
+            logger.info("broker reachable again: publishing resumes")
+        finally:
+            self._probing = False
+
+    def _unavailable(self) -> bool:
+        """Whether the broker is known to be down; if so, maybe start a probe."""
+        with self._state_lock:
+            if self._healthy:
+                return False
+            if not self._probing and time.monotonic() - self._failed_at >= self.retry_interval:
+                self._probing = True
+                asyncio.run_coroutine_threadsafe(self._probe(), background_loop.get())
+            return True
+
     def publish(self, message: dict) -> bool:
         """Publish and wait for the broker's confirm; False (never an exception) on failure."""
-        if time.monotonic() - self._failed_at < self.retry_interval:
+        if self._unavailable():
             logger.warning("broker unavailable: message left for the sweeper", extra=message)
             return False
         try:
@@ -145,7 +181,8 @@ class Publisher:
             self._call(self._ready_channel())
         except Exception:
             return False
-        self._failed_at = float("-inf")
+        with self._state_lock:
+            self._healthy = True
         return True
 
 
