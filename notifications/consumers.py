@@ -129,3 +129,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     async def _error(self, detail: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "detail": detail}))
+
+
+class UnknownPathConsumer(AsyncWebsocketConsumer):
+    """Any other websocket path: the handshake is refused (HTTP 403), as for a bad token."""
+
+    async def connect(self):
+        await self.close()
