@@ -172,9 +172,9 @@ class AvatarView(APIView):
         },
     )
     def put(self, request):
-        # Refuse an announced oversize body before parsing it: under WSGI (the production API)
-        # before any of it is read; ASGI servers hand Django the body already read, bounded
-        # by config.asgi.BodySizeLimit. The pipeline checks the file's real size too.
+        # Refuse an oversize body by its length before parsing it; a body over every
+        # endpoint's limit is not even read (common.bodies). The pipeline checks the file's
+        # real size too.
         announced = request.META.get("CONTENT_LENGTH") or "0"
         if announced.isdigit() and int(announced) > settings.AVATAR_MAX_BYTES + MULTIPART_SLACK:
             raise ValidationError(

@@ -1,6 +1,7 @@
 """JSON error pages for the API, and local media."""
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.static import serve
@@ -24,6 +25,8 @@ def server_error(request):
 
 def bad_request(request, exception=None):
     if _is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse({"detail": "Request body too large."}, status=413)
         return JsonResponse({"detail": "Bad request."}, status=400)
     return defaults.bad_request(request, exception)
 

@@ -6,4 +6,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_wsgi_application()
+django_wsgi_app = get_wsgi_application()
+
+from common.bodies import WSGIBodyLimit  # noqa: E402
+
+application = WSGIBodyLimit(django_wsgi_app)

@@ -44,7 +44,7 @@ def test_readyz_names_an_unreachable_broker(anon, settings):
 def test_readyz_names_an_unreachable_database(anon, monkeypatch):
     from common import health
 
-    monkeypatch.setattr(health, "database_ok", lambda: False)
+    monkeypatch.setattr(health, "database_error", lambda timeout: "connection refused")
     response = anon.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == "unavailable"
@@ -116,17 +116,36 @@ def test_home_page(anon):
     assert b"/ws/notifications/" in response.content
 
 
-async def test_asgi_refuses_announced_oversize_bodies_before_reading_them():
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("method", "path", "status", "answer"),
+    [
+        ("PUT", "/api/users/me/avatar/", 400, b"larger than"),
+        ("POST", "/api/posts/", 413, b"Request body too large."),
+    ],
+)
+async def test_asgi_refuses_announced_oversize_bodies_without_reading_them(
+    method, path, status, answer
+):
+    """The body (999 MB announced) is never sent: the answer comes from its length alone."""
+    from asgiref.sync import sync_to_async
     from channels.testing import HttpCommunicator
 
+    from common.testing import access_token, make_user
     from config.asgi import application
 
+    token = await sync_to_async(lambda: access_token(make_user("alice")))()
     communicator = HttpCommunicator(
         application,
-        "PUT",
-        "/api/users/me/avatar/",
-        headers=[(b"content-length", b"999999999"), (b"host", b"localhost")],
+        method,
+        path,
+        headers=[
+            (b"content-length", b"999999999"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"host", b"localhost"),
+        ],
     )
     response = await communicator.get_response()
-    assert response["status"] == 413
-    assert b"too large" in response["body"]
+    assert response["status"] == status
+    assert answer in response["body"]
