@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -31,6 +32,16 @@ class User(AbstractUser):
     """An account. The admin role is staff access: `role` is derived from `is_staff`, so the
     two can never disagree, and a superuser is always staff (a database constraint)."""
 
+    # ASCII, as handles on X are: uniqueness ignores case in the database (LOWER), and
+    # SQLite's LOWER folds ASCII letters only. Display names take any script.
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        help_text="Required. 150 characters or fewer. ASCII letters, digits and @/./+/-/_ only.",
+        validators=[ASCIIUsernameValidator()],
+        error_messages={"unique": "A user with that username already exists."},
+    )
     display_name = models.CharField(max_length=50, blank=True)
     bio = models.CharField(max_length=160, blank=True)
     avatar = models.ImageField(upload_to="avatars/", blank=True, max_length=255)

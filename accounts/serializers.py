@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.storage import default_storage
 from drf_spectacular.utils import extend_schema_field
@@ -40,8 +40,11 @@ class UsernameField(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 150)
         kwargs.setdefault("min_length", 1)
+        kwargs.setdefault(
+            "help_text", "ASCII letters, digits and @/./+/-/_ only; unique whatever its case."
+        )
         super().__init__(**kwargs)
-        self.validators.append(UnicodeUsernameValidator())
+        self.validators.append(ASCIIUsernameValidator())
 
 
 def avatar_url(name: str, request=None) -> str | None:

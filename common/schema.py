@@ -1,6 +1,7 @@
 """OpenAPI fragments and the schema generator shared by every endpoint."""
 
 from drf_spectacular import openapi
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -15,6 +16,12 @@ BAD_REQUEST = OpenApiResponse(
     {"type": "object", "additionalProperties": True},
     description='Invalid input: `{"field": ["message", ...]}` or `{"detail": "message"}`.',
 )
+
+
+class JWTScheme(SimpleJWTScheme):
+    """Documents the project's JWT authentication as Simple JWT's bearer scheme."""
+
+    target_class = "accounts.authentication.JWTAuthentication"
 
 
 class AutoSchema(openapi.AutoSchema):

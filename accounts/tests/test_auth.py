@@ -4,7 +4,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
-from common.testing import PASSWORD, client_for, make_user
+from common.testing import PASSWORD, access_token, client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +64,9 @@ def test_database_refuses_usernames_that_differ_only_in_case(user):
         ({"email": "not-an-email"}, "email"),
         ({"role": "owner"}, "role"),
         ({"username": "nul\x00byte"}, "username"),
+        # Non-ASCII letters: their case could not be folded alike by every database.
+        ({"username": "Élodie"}, "username"),
+        ({"username": "привет"}, "username"),
     ],
 )
 def test_register_validation_errors(anon, body, field):
@@ -108,6 +111,12 @@ def test_login_returns_a_token_pair_that_authenticates(anon, user):
     assert access["iss"] == "warble"
     anon.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     assert anon.get(ME).json()["username"] == "alice"
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_the_bearer_scheme_is_case_insensitive(anon, user, scheme):
+    anon.credentials(HTTP_AUTHORIZATION=f"{scheme} {access_token(user)}")
+    assert anon.get(ME).status_code == 200
 
 
 def test_login_ignores_username_case(anon, user):

@@ -67,6 +67,7 @@ def test_patch_me_may_change_the_case_of_ones_own_username(api, user):
         ({"username": "BOB"}, "username"),
         ({"username": "me"}, "username"),
         ({"username": "bad name"}, "username"),
+        ({"username": "élodie"}, "username"),
         ({"bio": "x" * 161}, "bio"),
         ({"display_name": "x" * 51}, "display_name"),
         ({"email": "nope"}, "email"),
