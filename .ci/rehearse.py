@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import psycopg
 import websockets
@@ -70,15 +71,30 @@ def command_of(service: dict) -> list[str]:
     return argv
 
 
+def service_parts() -> dict:
+    database, broker = urlparse(POSTGRES), urlparse(BROKER)
+    return {
+        "POSTGRES_HOST": database.hostname,
+        "POSTGRES_PORT": str(database.port or 5432),
+        "POSTGRES_USER": unquote(database.username or ""),
+        "POSTGRES_PASSWORD": unquote(database.password or ""),
+        "POSTGRES_DB": DATABASE,
+        "RABBITMQ_HOST": broker.hostname,
+        "RABBITMQ_PORT": str(broker.port or 5672),
+        "RABBITMQ_DEFAULT_USER": unquote(broker.username or ""),
+        "RABBITMQ_DEFAULT_PASS": unquote(broker.password or ""),
+    }
+
+
 def environment_of(service: dict, **overrides) -> dict:
     env = {key: str(value) for key, value in (service.get("environment") or {}).items()}
     env.update(
         {
             "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": os.environ.get("HOME", tempfile.gettempdir()),
-            # The containers' hosts `postgres` and `rabbitmq` are local services here.
-            "DATABASE_URL": f"{POSTGRES}/{DATABASE}",
-            "RABBITMQ_URL": BROKER,
+            # The containers' hosts `postgres` and `rabbitmq` are local services here; the
+            # app makes its URLs from these parts, as in the containers.
+            **service_parts(),
             **overrides,
         }
     )

@@ -82,12 +82,60 @@ def test_limits_below_one_fail_the_system_checks(name, tmp_path):
     assert f"{name} must be at least 1" in result.stderr
 
 
+def test_database_and_broker_urls_made_from_parts_take_any_password(tmp_path):
+    """docker compose passes hosts, users and passwords apart; a password with URL syntax in
+    it (`/`, `:`, `@`, `%`) must reach the database and the broker as it is."""
+    password = "ab/c:d@e%f#g?"
+    result = run_with_env(
+        [
+            "-c",
+            "import django, yarl; django.setup(); from django.conf import settings as s; "
+            "d = s.DATABASES['default']; b = yarl.URL(s.RABBITMQ_URL); "
+            "print(repr((d['HOST'], d['PORT'], d['USER'], d['PASSWORD'], d['NAME'])), "
+            "repr((b.host, b.port, b.user, b.password, b.path)))",
+        ],
+        tmp_path,
+        POSTGRES_HOST="db.internal",
+        POSTGRES_USER="warble",
+        POSTGRES_PASSWORD=password,
+        POSTGRES_DB="social",
+        RABBITMQ_HOST="mq.internal",
+        RABBITMQ_DEFAULT_USER="rabbit",
+        RABBITMQ_DEFAULT_PASS=password,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[0] == (
+        f"{('db.internal', 5432, 'warble', password, 'social')!r} "
+        f"{('mq.internal', 5672, 'rabbit', password, '/')!r}"
+    )
+
+
+def test_urls_win_over_parts(tmp_path):
+    result = run_with_env(
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.DATABASES['default']['HOST'], s.RABBITMQ_URL)",
+        ],
+        tmp_path,
+        POSTGRES_HOST="db.internal",
+        DATABASE_URL="postgres://u:p@elsewhere:5432/x",
+        RABBITMQ_HOST="mq.internal",
+        RABBITMQ_URL="amqp://u:p@broker.elsewhere:5672/",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["elsewhere", "amqp://u:p@broker.elsewhere:5672"]
+
+
 def test_docker_compose_passes_every_variable_to_the_app_services():
     import yaml
 
     compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
     environment = compose["x-app"]["environment"]
     # Paths inside the image are fixed; the listening address is set per service.
-    fixed = {"MEDIA_ROOT", "STATIC_ROOT", "SERVER_ADDRESS", "SERVER_PORT"}
+    # The URLs are made from their parts (so passwords need no encoding).
+    fixed = {"MEDIA_ROOT", "STATIC_ROOT", "SERVER_ADDRESS", "DATABASE_URL", "RABBITMQ_URL"}
+    fixed |= {"POSTGRES_PORT", "RABBITMQ_PORT"}  # the services' standard ports
     assert not variables_read_by_settings() - fixed - set(environment)
-    assert {"SERVER_ADDRESS", "SERVER_PORT"} <= set(compose["services"]["api"]["environment"])
+    assert "SERVER_ADDRESS" in compose["services"]["api"]["environment"]
+    assert {"POSTGRES_HOST", "RABBITMQ_HOST"} <= set(environment)
