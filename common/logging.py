@@ -66,6 +66,34 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def logging_config(level: str, log_format: str, loggers: dict | None = None) -> dict:
+    """The `logging.config.dictConfig` of every process: one console handler, redacted,
+    with request ids, text or JSON. Django's settings and gunicorn's master use it."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "request_id": {"()": "common.logging.RequestIdFilter"},
+            "redact": {"()": "common.logging.RedactSecrets"},
+        },
+        "formatters": {
+            "text": {
+                "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+            },
+            "json": {"()": "common.logging.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json" if log_format == "json" else "text",
+                "filters": ["redact", "request_id"],
+            },
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": loggers or {},
+    }
+
+
 class RequestLogMiddleware:
     """Logs each HTTP request once and tags every log line of it with a request id."""
 

@@ -2,6 +2,8 @@
 
 import os
 
+from common.logging import logging_config
+
 # The image sets SERVER_ADDRESS=0.0.0.0; on a host the default stays local, as in settings.
 bind = f"{os.environ.get('SERVER_ADDRESS', '127.0.0.1')}:{os.environ.get('SERVER_PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1))))
@@ -15,3 +17,13 @@ limit_request_line = 8190
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# gunicorn's own lines (start-up, worker boots and timeouts) in the app's format: JSON when
+# LOG_FORMAT=json, like every other line.
+logconfig_dict = logging_config(
+    loglevel.upper(),
+    os.environ.get("LOG_FORMAT", "text"),
+    {
+        "gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False},
+        "gunicorn.access": {"handlers": [], "propagate": False},
+    },
+)

@@ -12,6 +12,8 @@ from urllib.parse import quote
 import environ
 from django.core.management.utils import get_random_secret_key
 
+from common.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -124,6 +126,7 @@ TEMPLATES = [
         },
     },
 ]
+
 
 # --- Database ----------------------------------------------------------------------------
 def url_from_parts(scheme: str, host: str, port: int, user: str, password: str, path: str) -> str:
@@ -356,28 +359,10 @@ USE_TZ = True
 # --- Logging -----------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_id": {"()": "common.logging.RequestIdFilter"},
-        "redact": {"()": "common.logging.RedactSecrets"},
-    },
-    "formatters": {
-        "text": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-        },
-        "json": {"()": "common.logging.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json" if LOG_FORMAT == "json" else "text",
-            "filters": ["redact", "request_id"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
+LOGGING = logging_config(
+    LOG_LEVEL,
+    LOG_FORMAT,
+    {
         # Requests are logged once by common.logging; Django's own 4xx lines would repeat them.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "ERROR"},
@@ -386,4 +371,4 @@ LOGGING = {
         "uvicorn": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "uvicorn.access": {"handlers": [], "propagate": False},
     },
-}
+)
