@@ -250,3 +250,14 @@ def test_an_overlong_email_is_a_400_not_a_database_error(anon, api):
     address = "a" * 250 + "@example.com"
     assert register(anon, email=address).status_code == 400
     assert api.patch(ME, {"email": address}, format="json").status_code == 400
+
+
+def test_a_missing_trailing_slash_redirects_keeping_method_and_body(anon, user):
+    response = anon.post(LOGIN.rstrip("/"), {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 308
+    assert response["Location"] == LOGIN
+    followed = anon.post(
+        LOGIN.rstrip("/"), {"username": "alice", "password": PASSWORD}, format="json", follow=True
+    )
+    assert followed.status_code == 200
+    assert set(followed.json()) == {"access", "refresh"}
