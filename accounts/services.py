@@ -61,8 +61,17 @@ def user_update(*, user: User, data: dict) -> User:
     return user
 
 
-def user_set_access(*, user: User, role: str | None = None, is_active: bool | None = None) -> User:
-    """Change an account's role or whether it may sign in. Only admins reach this."""
+def user_set_access(
+    *, user: User, by: User, role: str | None = None, is_active: bool | None = None
+) -> User:
+    """Change an account's role or whether it may sign in. Only admins reach this, and none
+    takes away their own access (another admin must), so the last admin cannot lock
+    everyone out."""
+    if user.pk == by.pk:
+        if role is not None and role != Role.ADMIN:
+            raise ValidationError({"role": "You cannot take away your own admin role."})
+        if is_active is False:
+            raise ValidationError({"is_active": "You cannot deactivate your own account."})
     if role is not None:
         user.role = role
     if is_active is not None:

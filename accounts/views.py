@@ -235,6 +235,8 @@ class UserDetailView(APIView):
     @extend_schema(
         tags=["users"],
         summary="Change an account's role or active flag (admins)",
+        description="An admin cannot take away their own admin role or deactivate their own "
+        "account (`400`); another admin can.",
         request=UserAccessSerializer,
         responses={
             200: UserSelfSerializer,
@@ -250,7 +252,7 @@ class UserDetailView(APIView):
             raise Http404
         serializer = UserAccessSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_set_access(user=user, **serializer.validated_data)
+        services.user_set_access(user=user, by=request.user, **serializer.validated_data)
         user = selectors.user_for_admin(username=username)
         return Response(UserSelfSerializer(user, context={"request": request}).data)
 

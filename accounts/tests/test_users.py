@@ -183,6 +183,26 @@ def test_admin_patch_validation_and_404(admin_user, user):
     assert client.patch("/api/users/nobody/", {"role": "user"}, format="json").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("body", "field"), [({"role": "user"}, "role"), ({"is_active": False}, "is_active")]
+)
+def test_an_admin_cannot_take_away_their_own_access(admin_user, body, field):
+    client = client_for(admin_user)
+    response = client.patch(f"/api/users/{admin_user.username}/", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    admin_user.refresh_from_db()
+    assert admin_user.role == "admin" and admin_user.is_active
+    # Keeping what they have is no change; another admin may take it away.
+    same = client.patch(f"/api/users/{admin_user.username}/", {"role": "admin"}, format="json")
+    assert same.status_code == 200
+    other_admin = User.objects.create_superuser("deputy", password="x")
+    response = client_for(other_admin).patch(
+        f"/api/users/{admin_user.username}/", body, format="json"
+    )
+    assert response.status_code == 200
+
+
 def test_demoting_a_superuser_keeps_role_and_staff_in_agreement(admin_user):
     boss = User.objects.create_superuser("boss", password="x")
     assert boss.role == "admin"
