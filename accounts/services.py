@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from accounts.images import avatar_file_name, prepare_avatar
 from accounts.models import Role, User
 from common.exceptions import ServiceUnavailable
+from notifications import transport
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,10 @@ def user_set_access(
         user.role = role
     if is_active is not None:
         user.is_active = is_active
-    user.save(update_fields=["is_staff", "is_superuser", "is_active"])
+    with transaction.atomic():
+        user.save(update_fields=["is_staff", "is_superuser", "is_active"])
+        if is_active is False:
+            _close_sockets_on_commit(user.pk)
     logger.info(
         "user access changed",
         extra={"user_id": user.pk, "role": user.role, "is_active": user.is_active},
@@ -88,11 +92,19 @@ def user_delete(*, user: User) -> None:
     """Delete the account with its posts, follows, timeline and notifications. Its tokens stop
     working because they name a user that no longer exists; its avatar file is removed once
     the deletion has committed."""
-    avatar_name = user.avatar.name
+    avatar_name, user_id = user.avatar.name, user.pk
     with transaction.atomic():
         user.delete()
+        _close_sockets_on_commit(user_id)
         if avatar_name:
             transaction.on_commit(lambda: _delete_file_quietly(avatar_name), robust=True)
+
+
+def _close_sockets_on_commit(user_id: int) -> None:
+    """The account's open websockets are closed once its end has committed."""
+    transaction.on_commit(
+        lambda: transport.publish({"type": "account.closed", "user_id": user_id}), robust=True
+    )
 
 
 def _delete_file_quietly(name: str) -> None:

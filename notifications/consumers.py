@@ -86,9 +86,20 @@ class NotificationConsumer(AsyncWebsocketConsumer):
                     "websocket outbox full; frames dropped", extra={"user_id": self.user_id}
                 )
 
+    def enqueue_close(self) -> None:
+        """Called by the hub when the account is deleted or deactivated."""
+        try:
+            self.outbox.put_nowait((None, live.CLOSE))
+        except asyncio.QueueFull:
+            # A client too slow to take its frames is closed without them.
+            asyncio.get_running_loop().create_task(self.close(code=CLOSE_UNAUTHORIZED))
+
     async def _write(self) -> None:
         while True:
             notification_id, frame = await self.outbox.get()
+            if frame is live.CLOSE:
+                await self.close(code=CLOSE_UNAUTHORIZED)
+                return
             if notification_id is not None and notification_id in self.replayed:
                 continue
             await self.send(text_data=frame)

@@ -205,8 +205,20 @@ async def deliver_follow_notification(notification_id: int) -> dict:
     return {"notification_id": notification_id, "live_batches_sent": int(sent)}
 
 
+# --- account.closed ----------------------------------------------------------------------
+
+
+async def close_account_sockets(user_id: int) -> dict:
+    """A deleted or deactivated account's open websockets are closed, wherever they are."""
+    sent = await live.send(live.account_closed(user_id=user_id))
+    stats = {"user_id": user_id, "live_batches_sent": int(sent)}
+    logger.info("account.closed sent", extra=stats)
+    return stats
+
+
 HANDLERS = {
     "post.created": (fanout_post, ("post_id",)),
     "post.deleted": (broadcast_post_deleted, ("post_id", "author_id")),
     "follow.created": (deliver_follow_notification, ("notification_id",)),
+    "account.closed": (close_account_sockets, ("user_id",)),
 }

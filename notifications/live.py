@@ -13,6 +13,7 @@ Messages (msgpack-safe, no integer map keys):
     {"type": "live.batch", "event": "follow.created", "follower": {...}, "created_at": "...",
      "recipients": [[user_id, notification_id]]}
     {"type": "live.batch", "event": "post.deleted", "post_id": 1, "recipients": [user_id, ...]}
+    {"type": "live.batch", "event": "account.closed", "recipients": [user_id]}
 """
 
 import asyncio
@@ -60,10 +61,23 @@ def post_deleted(*, post_id: int, recipients: list[int]) -> dict:
     }
 
 
+def account_closed(*, user_id: int) -> dict:
+    """The account was deleted or deactivated: its open sockets are closed (code 4401)."""
+    return {"type": "live.batch", "event": "account.closed", "recipients": [user_id]}
+
+
+# The frame that tells a socket to close instead of sending.
+CLOSE = object()
+
+
 def frames(message: dict):
     """`(user_id, notification_id or None, frame text)` for each recipient of a batch. The
     shared part of the frame is serialized once per batch."""
     event = message["event"]
+    if event == "account.closed":
+        for user_id in message["recipients"]:
+            yield user_id, None, CLOSE
+        return
     if event == "post.deleted":
         frame = json.dumps({"type": "post.deleted", "post_id": message["post_id"]})
         for user_id in message["recipients"]:
@@ -118,7 +132,10 @@ class Hub:
         delivered = 0
         for user_id, notification_id, frame in frames(message):
             for socket in self.sockets.get(user_id, ()):
-                socket.enqueue(notification_id, frame)
+                if frame is CLOSE:
+                    socket.enqueue_close()
+                else:
+                    socket.enqueue(notification_id, frame)
                 delivered += 1
         return delivered
 

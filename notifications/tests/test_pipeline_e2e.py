@@ -441,3 +441,21 @@ async def test_a_worker_without_its_database_hands_the_message_back(stack):
         assert await count() == 3
 
     await run(scenario())
+
+
+async def test_a_deleted_account_loses_its_sockets_on_other_processes(stack):
+    """The account is deleted through the API process; its socket on the websocket process
+    is closed (4401) through the worker and the RabbitMQ channel layer."""
+    _, (fan,) = await author_with_followers(1)
+    (fan_token,) = await tokens_for(fan)
+    ws_base, api = await start_stack(stack)
+    run = run_with_logs(stack)
+
+    async def scenario():
+        socket = await connect(ws_base, fan_token)
+        status, _ = await ahttp("DELETE", f"{api}/api/users/me/", fan_token)
+        assert status == 204
+        await asyncio.wait_for(socket.wait_closed(), 20)
+        assert socket.close_code == 4401
+
+    await run(scenario())

@@ -149,6 +149,31 @@ async def test_post_deleted_event():
     await alice_ws.disconnect()
 
 
+@pytest.mark.parametrize("how", ["deleted", "deactivated"])
+async def test_a_closed_account_loses_its_open_sockets(how):
+    """Deleting an account, or an admin deactivating it, closes its open websockets (4401);
+    other accounts' sockets stay open."""
+    alice, bob = await setup_pair()
+    admin = await sync_to_async(make_user)("chief", role="admin")
+    alice_ws = communicator(token=await sync_to_async(access_token)(alice))
+    bob_ws = communicator(token=await sync_to_async(access_token)(bob))
+    assert (await alice_ws.connect())[0] and (await bob_ws.connect())[0]
+    if how == "deleted":
+        response = await sync_to_async(lambda: client_for(alice).delete("/api/users/me/"))()
+        assert response.status_code == 204
+    else:
+        response = await sync_to_async(
+            lambda: client_for(admin).patch(
+                "/api/users/alice/", {"is_active": False}, format="json"
+            )
+        )()
+        assert response.status_code == 200
+    assert await alice_ws.receive_output(2) == {"type": "websocket.close", "code": 4401}
+    await bob_ws.send_to(text_data='{"type": "ping"}')
+    assert await receive(bob_ws) == {"type": "pong"}
+    await bob_ws.disconnect()
+
+
 async def test_since_replays_oldest_first_then_goes_live_without_duplicates():
     alice, bob = await setup_pair()
     posted = [await post_as(bob, f"missed {index}") for index in range(3)]

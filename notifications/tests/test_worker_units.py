@@ -85,6 +85,8 @@ def test_release_marks_posts_unpublished_again():
         {"type": "post.created", "post_id": "abc"},
         {"type": "post.deleted", "post_id": 1},
         {"type": "follow.created"},
+        {"type": "account.closed"},
+        {"type": "account.closed", "user_id": None},
         {"type": "something.else", "post_id": 1},
     ],
 )
