@@ -6,12 +6,22 @@ synchronously after commit (FANOUT_EAGER), so feeds and inboxes can be asserted 
 """
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
 from django.core.cache import cache
+from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts.models import Role, User
 from common.testing import client_for, make_user
+
+
+@pytest.fixture
+async def close_db_connections():
+    """Connections opened by sync_to_async threads (views under ASGI, consumers) must be
+    closed before the test database is flushed or dropped."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture(autouse=True)

@@ -126,9 +126,10 @@ class Publisher:
         with self._state_lock:
             self._healthy, self._failed_at = False, time.monotonic()
 
-    def _call(self, coro) -> None:
+    def _call(self, coro, timeout: float | None = None) -> None:
+        timeout = self.timeout if timeout is None else timeout
         try:
-            background_loop.run(asyncio.wait_for(coro, self.timeout), self.timeout + 1)
+            background_loop.run(asyncio.wait_for(coro, timeout), timeout + 1)
         except BaseException:
             self._failed()
             with contextlib.suppress(Exception):
@@ -175,14 +176,19 @@ class Publisher:
             return False
         return True
 
+    def check(self, timeout: float | None = None) -> None:
+        """Return once the broker answers (connecting if needed), else raise why not; waits
+        at most `timeout` seconds (default: the publish timeout)."""
+        self._call(self._ready_channel(), timeout)
+        with self._state_lock:
+            self._healthy = True
+
     def ping(self) -> bool:
         """Whether the broker answers (connecting if needed)."""
         try:
-            self._call(self._ready_channel())
+            self.check()
         except Exception:
             return False
-        with self._state_lock:
-            self._healthy = True
         return True
 
 
@@ -249,10 +255,3 @@ def publish(message: dict) -> bool:
     if settings.RABBITMQ_URL and not settings.FANOUT_EAGER:
         return publisher().publish(message)
     return _dispatch_in_process(message)
-
-
-def broker_status() -> bool | None:
-    """None without a broker; else whether it answers."""
-    if not settings.RABBITMQ_URL:
-        return None
-    return publisher().ping()

@@ -53,7 +53,10 @@ def test_wait_for_services_fails_for_an_unreachable_database(tmp_path):
         check=False,
     )
     assert result.returncode == 1
-    assert "gave up after 1s waiting for: database" in result.stderr
+    # Each attempt says why it failed; the last one too, when the command gives up.
+    assert "waiting for: database (connection failed:" in result.stdout
+    assert "Connection refused" in result.stdout
+    assert "gave up after 1s waiting for: database (connection failed:" in result.stderr
 
 
 @pytest.mark.parametrize("args", [["--timeout", "0"], ["--interval", "-1"]])
@@ -84,12 +87,45 @@ def test_purge_notifications_deletes_only_old_ones():
 
 
 @pytest.mark.parametrize(
-    "args", [["--older-than", "-1"], ["--older-than", "3", "--batch-size", "0"]]
+    "args",
+    [
+        ["--older-than", "-1"],
+        ["--older-than", "abc"],
+        ["--older-than", "1000000"],
+        ["--older-than", "99999999999"],
+        ["--older-than", "3", "--batch-size", "0"],
+        ["--older-than", "3", "--batch-size", "99999999999999999999"],
+    ],
 )
 @pytest.mark.django_db
 def test_purge_notifications_validates_its_options(args):
     with pytest.raises(CommandError):
         call_command("purge_notifications", *args)
+
+
+@pytest.mark.django_db
+def test_purge_notifications_accepts_ages_up_to_the_first_day_of_year_one():
+    with pytest.raises(CommandError, match=r"^--older-than must be at most (\d+) days\.$") as error:
+        call_command("purge_notifications", "--older-than", "1000000")
+    oldest = error.value.args[0].split()[-2]
+    out = StringIO()
+    call_command("purge_notifications", "--older-than", oldest, stdout=out)
+    assert f"0 notifications older than {oldest} days to delete." in out.getvalue()
+
+
+def test_purge_notifications_refuses_a_huge_age_in_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "purge_notifications", "--older-than", "99999999999"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"CommandError: --older-than must be at most {result.stderr.split()[-2]} days."
+    ]
 
 
 def test_commands_have_help():

@@ -117,11 +117,12 @@ def test_home_page(anon):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_db_connections")
 @pytest.mark.parametrize(
     ("method", "path", "status", "answer"),
     [
         ("PUT", "/api/users/me/avatar/", 400, b"larger than"),
-        ("POST", "/api/posts/", 413, b"Request body too large."),
+        ("POST", "/api/auth/login/", 413, b"Request body too large."),
     ],
 )
 async def test_asgi_refuses_announced_oversize_bodies_without_reading_them(

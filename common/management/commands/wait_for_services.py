@@ -4,26 +4,19 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connections
-from django.db.utils import OperationalError
 
+from common import health
 
-def database_ready() -> bool:
-    connection = connections["default"]
-    try:
-        connection.ensure_connection()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except OperationalError:
-        connection.close()
-        return False
+# Each attempt waits at most the time left (and at least this long, so that the last round
+# still asks every service once).
+MIN_ATTEMPT = 0.5
 
 
 class Command(BaseCommand):
     help = (
         "Wait until the database and, when RABBITMQ_URL is set, the broker accept "
-        "connections; exit non-zero after --timeout seconds. For container start-up."
+        "connections; print why each one does not yet, and exit non-zero after --timeout "
+        "seconds. For container start-up."
     )
 
     def add_arguments(self, parser):
@@ -33,25 +26,28 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, timeout, interval, **options):
-        if timeout <= 0 or interval <= 0:
-            raise CommandError("--timeout and --interval must be positive.")
-        from notifications import transport
-
-        checks = {"database": database_ready}
+        if not (0 < timeout < float("inf")) or not (0 < interval < float("inf")):
+            raise CommandError("--timeout and --interval must be positive numbers of seconds.")
+        checks = {"database": health.database_error}
         if settings.RABBITMQ_URL:
-            checks["broker"] = transport.broker_status
+            checks["broker"] = health.broker_error
         deadline = time.monotonic() + timeout
-        waiting = set(checks)
+        waiting = sorted(checks)
         while True:
-            for name in sorted(waiting):
-                if checks[name]():
-                    waiting.discard(name)
+            errors = {}
+            for name in waiting:
+                left = deadline - time.monotonic()
+                error = checks[name](min(health.CHECK_TIMEOUT, max(left, MIN_ATTEMPT)))
+                if error is None:
                     self.stdout.write(self.style.SUCCESS(f"{name}: ready"))
-            if not waiting:
+                else:
+                    errors[name] = error
+            if not errors:
                 return
-            if time.monotonic() >= deadline:
-                raise CommandError(
-                    f"gave up after {timeout:g}s waiting for: {', '.join(sorted(waiting))}"
-                )
-            self.stdout.write(f"waiting for: {', '.join(sorted(waiting))}")
-            time.sleep(interval)
+            waiting = sorted(errors)
+            reasons = "; ".join(f"{name} ({errors[name]})" for name in waiting)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CommandError(f"gave up after {timeout:g}s waiting for: {reasons}")
+            self.stdout.write(f"waiting for: {reasons}")
+            time.sleep(min(interval, left))

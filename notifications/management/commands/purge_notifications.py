@@ -1,9 +1,15 @@
 """`manage.py purge_notifications --older-than DAYS`: delete old notifications in batches."""
 
+import datetime
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from notifications.models import Notification
+
+# One DELETE binds one parameter per row: PostgreSQL takes at most 65535, and a batch is
+# meant to be a short transaction.
+MAX_BATCH_SIZE = 10_000
 
 
 class Command(BaseCommand):
@@ -17,7 +23,10 @@ class Command(BaseCommand):
             "--older-than", type=int, required=True, metavar="DAYS", help="age in days (>= 0)"
         )
         parser.add_argument(
-            "--batch-size", type=int, default=5000, help="rows deleted per transaction"
+            "--batch-size",
+            type=int,
+            default=5000,
+            help=f"rows deleted per transaction (1 to {MAX_BATCH_SIZE}, default 5000)",
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="only count what would be deleted"
@@ -26,9 +35,14 @@ class Command(BaseCommand):
     def handle(self, *args, older_than, batch_size, dry_run, **options):
         if older_than < 0:
             raise CommandError("--older-than must be 0 or more days.")
-        if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1.")
-        cutoff = timezone.now() - timezone.timedelta(days=older_than)
+        if not 1 <= batch_size <= MAX_BATCH_SIZE:
+            raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}.")
+        now = timezone.now()
+        # Further back than the first day of year 1 is not a date.
+        oldest = (now - datetime.datetime.min.replace(tzinfo=datetime.UTC)).days
+        if older_than > oldest:
+            raise CommandError(f"--older-than must be at most {oldest} days.")
+        cutoff = now - datetime.timedelta(days=older_than)
         old = Notification.objects.filter(created_at__lt=cutoff)
         total = old.count()
         if dry_run or not total:
