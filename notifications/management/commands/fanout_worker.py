@@ -151,14 +151,9 @@ class Worker:
             if attempt >= settings.FANOUT_MAX_ATTEMPTS:
                 await self._give_up(message, payload, attempt)
                 return
-            delay = backoff(attempt)
-            logger.warning(
-                "job failed; it goes back to the queue",
-                extra={"attempt": attempt, "retry_in": delay, "error": repr(exc)},
+            await self._requeue_later(
+                message, attempt, "job failed; it goes back to the queue", exc
             )
-            await asyncio.sleep(delay)
-            with contextlib.suppress(Exception):
-                await message.nack(requeue=True)
             return
         try:
             await message.ack()
@@ -193,16 +188,22 @@ class Worker:
             except Exception as exc:
                 # The database is what fails (it is down): the message is the post's only
                 # record of its pending fan-out, so it goes back to the queue, not away.
-                delay = backoff(attempt)
-                logger.warning(
+                await self._requeue_later(
+                    message,
+                    attempt,
                     "could not mark the post unpublished; the message goes back to the queue",
-                    extra={"post_id": post_id, "retry_in": delay, "error": repr(exc)},
+                    exc,
                 )
-                await asyncio.sleep(delay)
-                with contextlib.suppress(Exception):
-                    await message.nack(requeue=True)
                 return
         await message.reject(requeue=False)
+
+    async def _requeue_later(self, message, attempt: int, what: str, exc: Exception) -> None:
+        """Back off, then return the message to the queue for any worker to take again."""
+        delay = backoff(attempt)
+        logger.warning(what, extra={"attempt": attempt, "retry_in": delay, "error": repr(exc)})
+        await asyncio.sleep(delay)
+        with contextlib.suppress(Exception):
+            await message.nack(requeue=True)
 
     async def _sweep_forever(self) -> None:
         while True:
