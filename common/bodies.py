@@ -14,6 +14,8 @@ import io
 
 from django.conf import settings
 
+_FRAMING = (b"content-length", b"transfer-encoding")
+
 
 def body_limit() -> int:
     """The longest body any endpoint accepts, with room for a multipart envelope."""
@@ -31,11 +33,15 @@ class ASGIBodyLimit:
             return await self.app(scope, receive, send)
         limit = self.limit or body_limit()
         headers = scope.get("headers", [])
-        announced = next((value for name, value in headers if name == b"content-length"), None)
+        framing = {name: value for name, value in headers if name in _FRAMING}
+        announced = framing.get(b"content-length")
         if announced is not None:
             if not (announced.isdigit() and int(announced) > limit):
                 return await self.app(scope, receive, send)
             body = None
+        elif b"chunked" not in framing.get(b"transfer-encoding", b"").lower():
+            # Neither length nor chunks: no body (most requests), nothing to do.
+            return await self.app(scope, receive, send)
         else:
             body = bytearray()
             more = True
