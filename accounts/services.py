@@ -10,6 +10,7 @@ from accounts.images import avatar_file_name, prepare_avatar
 from accounts.models import Role, User
 from common.exceptions import ServiceUnavailable
 from notifications import transport
+from posts.services import author_fanout_lock
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ def user_delete(*, user: User) -> None:
     the deletion has committed."""
     avatar_name, user_id = user.avatar.name, user.pk
     with transaction.atomic():
+        # Waits for fan-out pages of the account's posts being written (as for post_delete).
+        author_fanout_lock(user_id, shared=False)
         user.delete()
         _close_sockets_on_commit(user_id)
         if avatar_name:

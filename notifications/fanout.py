@@ -87,6 +87,10 @@ def _fanout_batch(
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         author_fanout_lock(author_id, shared=True)
+        # Deleting the post (or its author) takes the lock exclusively, so a post seen here
+        # stays until this page commits, and the deletion then removes what it wrote.
+        if not Post.objects.filter(pk=post_id).exists():
+            return [], now
         cursor.execute(
             f"INSERT INTO {qn(TimelineEntry._meta.db_table)} (user_id, post_id) "  # noqa: S608
             f"SELECT f.follower_id, %s FROM {follows} f {where} ON CONFLICT DO NOTHING",

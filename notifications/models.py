@@ -17,8 +17,14 @@ class Notification(models.Model):
         db_index=False,  # led by the (recipient, -id) index
     )
     type = models.CharField(max_length=32, choices=Type.choices)
-    # The author of the post, or the new follower.
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The author of the post, or the new follower. The actor and the post are the same for
+    # every row a fan-out page writes, so they are not database constraints (checked per row,
+    # they cost a third of the page): the page checks the post once, under the author's
+    # fan-out lock, which deleting a post or an account takes exclusively. Django's cascade
+    # deletes the rows with their actor or post.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     post = models.ForeignKey(
         "posts.Post",
         on_delete=models.CASCADE,
@@ -26,6 +32,7 @@ class Notification(models.Model):
         blank=True,
         related_name="+",
         db_index=False,  # led by the unique (post, recipient) index
+        db_constraint=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
     read = models.BooleanField(default=False)

@@ -71,6 +71,8 @@ def post_delete(*, post: Post, actor: User) -> None:
         raise PermissionDenied("Only the author or an admin may delete this post.")
     message = {"type": "post.deleted", "post_id": post.pk, "author_id": post.author_id}
     with transaction.atomic():
+        # Waits for fan-out pages of the author being written, so none can add rows after.
+        author_fanout_lock(post.author_id, shared=False)
         post.delete()
         transaction.on_commit(lambda: transport.publish(message), robust=True)
     logger.info("post deleted", extra={"post_id": message["post_id"], "user_id": actor.pk})
@@ -127,9 +129,10 @@ def timeline_trim(*, user_ids: list[int], cap: int | None = None) -> int:
 
 
 def author_fanout_lock(author_id: int, *, shared: bool) -> None:
-    """Within a transaction, order unfollows of an author against writes of their fan-out:
-    a fan-out page holds the lock shared, an unfollow exclusively. So an unfollow never
-    removes a follower's entries while a page that still saw the follow is being written.
+    """Within a transaction, order unfollows and deletions of an author's posts or account
+    against writes of their fan-out: a fan-out page holds the lock shared, the others
+    exclusively. So they never clean up while a page that still saw the follow or the post
+    is being written, and a page that comes after them sees the follow or the post gone.
     PostgreSQL only; SQLite runs one writing transaction at a time anyway."""
     if connection.vendor != "postgresql":
         return

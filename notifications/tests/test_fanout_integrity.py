@@ -1,0 +1,101 @@
+"""A notification never outlives its post or its actor, although the fan-out does not check
+them row by row: a page checks the post once under the author's fan-out lock, and deleting a
+post or an account takes that lock exclusively."""
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from accounts.services import user_delete
+from common.testing import make_user
+from follows.models import Follow
+from notifications.fanout import _fanout_batch
+from notifications.models import Notification
+from posts.models import Post, TimelineEntry
+from posts.services import author_fanout_lock, post_delete
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def author_post_follow():
+    author, follower = make_user(), make_user()
+    follow = Follow.objects.create(follower=follower, followee=author)
+    post = Post.objects.create(author=author, text="hello")
+    return author, post, follow
+
+
+def test_a_page_for_a_deleted_post_writes_nothing(author_post_follow):
+    author, post, follow = author_post_follow
+    post_id, posted_at = post.pk, post.created_at
+    Post.objects.filter(pk=post_id).delete()
+
+    rows, _ = _fanout_batch(post_id, author.pk, posted_at, [(follow.pk, follow.follower_id)])
+
+    assert rows == []
+    assert not Notification.objects.filter(post_id=post_id).exists()
+    assert not TimelineEntry.objects.filter(post_id=post_id).exists()
+
+
+class PageInFlight(threading.Thread):
+    """Writes a post's notification the way a fan-out page does (under the author's shared
+    lock) and holds its transaction open until `finish` is set."""
+
+    def __init__(self, post: Post, recipient_id: int):
+        super().__init__(daemon=True)
+        self.post, self.recipient_id = post, recipient_id
+        self.locked, self.finish = threading.Event(), threading.Event()
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                author_fanout_lock(self.post.author_id, shared=True)
+                Notification.objects.create(
+                    recipient_id=self.recipient_id,
+                    type=Notification.Type.POST_CREATED,
+                    actor_id=self.post.author_id,
+                    post_id=self.post.pk,
+                )
+                self.locked.set()
+                self.finish.wait(10)
+        finally:
+            connection.close()
+
+
+def in_thread(function, **kwargs) -> threading.Thread:
+    def run():
+        try:
+            function(**kwargs)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite runs one writing transaction at a time"
+)
+@pytest.mark.parametrize("deletion", ["post", "account"])
+def test_deleting_waits_for_a_fanout_page_and_leaves_none_of_its_rows(author_post_follow, deletion):
+    author, post, follow = author_post_follow
+    page = PageInFlight(post, follow.follower_id)
+    page.start()
+    assert page.locked.wait(10)
+
+    if deletion == "post":
+        deleting = in_thread(post_delete, post=post, actor=author)
+    else:
+        deleting = in_thread(user_delete, user=author)
+    deleting.join(0.5)
+    assert deleting.is_alive(), "the deletion did not wait for the page being written"
+
+    page.finish.set()
+    page.join(10)
+    deleting.join(10)
+    assert not deleting.is_alive()
+    assert not Post.objects.filter(pk=post.pk).exists()
+    assert not Notification.objects.filter(post_id=post.pk).exists()
+    assert not Notification.objects.filter(actor_id=author.pk).exists()
