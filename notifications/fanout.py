@@ -133,6 +133,8 @@ async def fanout_post(post_id: int) -> dict:
             rows, created_at = await write(post.pk, post.author_id, post.created_at, page)
         finally:
             writers.release()
+        if not rows:  # the post was deleted meanwhile: nobody to tell
+            return 0, False
         message = live.post_created(
             post=payload,
             created_at=timestamp(created_at),

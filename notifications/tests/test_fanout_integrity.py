@@ -5,11 +5,13 @@ post or an account takes that lock exclusively."""
 import threading
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 
 from accounts.services import user_delete
 from common.testing import make_user
 from follows.models import Follow
+from notifications import fanout, live
 from notifications.fanout import _fanout_batch
 from notifications.models import Notification
 from posts.models import Post, TimelineEntry
@@ -36,6 +38,35 @@ def test_a_page_for_a_deleted_post_writes_nothing(author_post_follow):
     assert rows == []
     assert not Notification.objects.filter(post_id=post_id).exists()
     assert not TimelineEntry.objects.filter(post_id=post_id).exists()
+
+
+@pytest.mark.usefixtures("close_db_connections")
+async def test_a_post_deleted_during_its_fanout_is_announced_to_nobody(
+    author_post_follow, monkeypatch
+):
+    """Deleted after the worker read it, before its first page: no rows, no live batch."""
+    author, post, _ = author_post_follow
+    read_post = fanout._post_snapshot
+
+    def read_then_delete(post_id):
+        snapshot = read_post(post_id)
+        post_delete(post=post, actor=author)
+        return snapshot
+
+    sent = []
+
+    async def record(message):
+        sent.append(message)
+        return True
+
+    monkeypatch.setattr(fanout, "_post_snapshot", read_then_delete)
+    monkeypatch.setattr(live, "send", record)
+
+    stats = await fanout.fanout_post(post.pk)
+
+    assert stats["recipients"] == 0
+    assert [m["event"] for m in sent if m["event"] != "post.deleted"] == []
+    assert not await sync_to_async(Notification.objects.filter(post_id=post.pk).exists)()
 
 
 class PageInFlight(threading.Thread):
