@@ -18,10 +18,10 @@ class Notification(models.Model):
     )
     type = models.CharField(max_length=32, choices=Type.choices)
     # The author of the post, or the new follower. The actor and the post are the same for
-    # every row a fan-out page writes, so they are not database constraints (checked per row,
-    # they cost a third of the page): the page checks the post once, under the author's
-    # fan-out lock, which deleting a post or an account takes exclusively. Django's cascade
-    # deletes the rows with their actor or post.
+    # every row a fan-out page writes, so they are not database constraints: checked per row,
+    # they took a quarter of a page's database time. The page checks the post once, under the
+    # author's fan-out lock, which deleting a post or an account takes exclusively. Django's
+    # cascade deletes the rows with their actor or post.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
