@@ -129,24 +129,30 @@ TEMPLATES = [
 
 
 # --- Database ----------------------------------------------------------------------------
-def url_from_parts(scheme: str, host: str, port: int, user: str, password: str, path: str) -> str:
-    """A service URL from separate parts, percent-encoded: docker compose passes the parts
-    (`POSTGRES_HOST`, `POSTGRES_PASSWORD`, ...), so passwords may hold any character."""
+def service_url(
+    url: str, *, scheme: str, host: str, port: int, user: str, password: str, path: str = ""
+) -> str:
+    """`url` when set; else, when `host` is, a URL made from the parts, percent-encoded:
+    docker compose passes the parts (`POSTGRES_HOST`, `POSTGRES_PASSWORD`, ...), so
+    passwords may hold any character; else empty."""
+    if url or not host:
+        return url
     user, password, path = (quote(part, safe="") for part in (user, password, path))
     return f"{scheme}://{user}:{password}@{host}:{port}/{path}"
 
 
-if env.str("POSTGRES_HOST", default="") and not env.str("DATABASE_URL", default=""):
-    DATABASE_URL = url_from_parts(
-        "postgres",
-        env.str("POSTGRES_HOST"),
-        env.int("POSTGRES_PORT", default=5432),
-        env.str("POSTGRES_USER", default="warble"),
-        env.str("POSTGRES_PASSWORD", default="warble"),
-        env.str("POSTGRES_DB", default="warble"),
+DATABASE_URL = (
+    service_url(
+        env.str("DATABASE_URL", default=""),
+        scheme="postgres",
+        host=env.str("POSTGRES_HOST", default=""),
+        port=env.int("POSTGRES_PORT", default=5432),
+        user=env.str("POSTGRES_USER", default="warble"),
+        password=env.str("POSTGRES_PASSWORD", default="warble"),
+        path=env.str("POSTGRES_DB", default="warble"),
     )
-else:
-    DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+    or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+)
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's psycopg 3 connection pool: opening a connection per request costs ~40% of
@@ -264,17 +270,14 @@ AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=40_000_000)
 AVATAR_SIZE = env.int("AVATAR_SIZE", default=400)
 
 # --- Realtime and fan-out ----------------------------------------------------------------
-if env.str("RABBITMQ_HOST", default="") and not env.str("RABBITMQ_URL", default=""):
-    RABBITMQ_URL = url_from_parts(
-        "amqp",
-        env.str("RABBITMQ_HOST"),
-        env.int("RABBITMQ_PORT", default=5672),
-        env.str("RABBITMQ_DEFAULT_USER", default="warble"),
-        env.str("RABBITMQ_DEFAULT_PASS", default="warble"),
-        "",
-    ).rstrip("/")
-else:
-    RABBITMQ_URL = env.str("RABBITMQ_URL", default="").rstrip("/")
+RABBITMQ_URL = service_url(
+    env.str("RABBITMQ_URL", default=""),
+    scheme="amqp",
+    host=env.str("RABBITMQ_HOST", default=""),
+    port=env.int("RABBITMQ_PORT", default=5672),
+    user=env.str("RABBITMQ_DEFAULT_USER", default="warble"),
+    password=env.str("RABBITMQ_DEFAULT_PASS", default="warble"),
+).rstrip("/")
 POSTS_QUEUE = env.str("POSTS_QUEUE", default="posts")
 CHANNEL_LAYER_EXCHANGE = env.str("CHANNEL_LAYER_EXCHANGE", default="warble.groups")
 PUBLISH_TIMEOUT = env.float("PUBLISH_TIMEOUT", default=2.0)
