@@ -183,14 +183,6 @@ class Publisher:
         with self._state_lock:
             self._healthy = True
 
-    def ping(self) -> bool:
-        """Whether the broker answers (connecting if needed)."""
-        try:
-            self.check()
-        except Exception:
-            return False
-        return True
-
 
 _publishers: dict[tuple, Publisher] = {}
 _publishers_lock = threading.Lock()

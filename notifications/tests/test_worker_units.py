@@ -110,7 +110,8 @@ def test_publisher_fails_fast_while_the_broker_is_down():
         assert publisher.publish({"post_id": 1}) is False
     assert first < 1.5
     assert time.monotonic() - started < 0.1  # no new attempt within the retry interval
-    assert publisher.ping() is False
+    with pytest.raises(ConnectionError, match="Connect call failed"):
+        publisher.check()
 
 
 def test_posting_with_the_broker_down_leaves_the_post_for_the_sweeper(settings, api, user):
