@@ -1,6 +1,8 @@
-"""Helpers for tests: users and authenticated clients."""
+"""Helpers for tests: users, authenticated clients and local ports."""
 
+import contextlib
 import itertools
+import socket
 
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -29,3 +31,19 @@ def client_for(user: User | None = None) -> APIClient:
     if user is not None:
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(user)}")
     return client
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on: for a server to take, or to be refused at."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def silent_listener():
+    """A local port that accepts connections (the kernel completes them) and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield sock.getsockname()[1]

@@ -1,4 +1,3 @@
-import socket
 import subprocess
 import sys
 from io import StringIO
@@ -8,16 +7,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from common.testing import make_user
+from common.testing import free_port, make_user
 from notifications.models import Notification
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.django_db
@@ -29,7 +22,7 @@ def test_wait_for_services_returns_when_the_database_answers():
 
 @pytest.mark.django_db
 def test_wait_for_services_gives_up_on_an_unreachable_broker(settings):
-    settings.RABBITMQ_URL = f"amqp://guest:guest@127.0.0.1:{closed_port()}/"
+    settings.RABBITMQ_URL = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
     out = StringIO()
     with pytest.raises(CommandError, match="broker"):
         call_command("wait_for_services", "--timeout", "1.5", "--interval", "0.5", stdout=out)
@@ -42,7 +35,7 @@ def test_wait_for_services_fails_for_an_unreachable_database(tmp_path):
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": f"postgres://nobody@127.0.0.1:{closed_port()}/nothing",
+        "DATABASE_URL": f"postgres://nobody@127.0.0.1:{free_port()}/nothing",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "wait_for_services", "--timeout", "1", "--interval", "0.3"],

@@ -4,7 +4,6 @@ without ever showing a password."""
 
 import json
 import re
-import socket
 import subprocess
 import sys
 from io import StringIO
@@ -15,6 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from common.health import describe_failure
+from common.testing import free_port, silent_listener
 from notifications.tests.e2e import broker_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,19 +24,10 @@ POOL_TIMEOUT = "60"
 PROCESS_TIMEOUT = 30
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def silent_port():
-    """A port that accepts connections (the kernel completes them) and never answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        yield sock.getsockname()[1]
+    with silent_listener() as port:
+        yield port
 
 
 def run_python(args: list[str], tmp_path, **env) -> subprocess.CompletedProcess:
@@ -69,7 +60,7 @@ READYZ = (
 def test_readyz_answers_503_without_waiting_for_the_pool_when_the_database_is_down(
     answer, silent_port, tmp_path
 ):
-    port = closed_port() if answer == "refused" else silent_port
+    port = free_port() if answer == "refused" else silent_port
     result = run_python(
         ["-c", READYZ], tmp_path, DATABASE_URL=f"postgres://warble@127.0.0.1:{port}/warble"
     )

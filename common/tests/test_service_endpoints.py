@@ -1,17 +1,12 @@
 import logging
-import socket
 
 import pytest
 import yaml
 from django.core.management import call_command
 
+from common.testing import free_port
+
 pytestmark = pytest.mark.django_db
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_probes_answer_whatever_the_host_header(anon, settings):
@@ -35,7 +30,7 @@ def test_readyz_without_a_broker_checks_the_database(anon):
 
 
 def test_readyz_names_an_unreachable_broker(anon, settings):
-    settings.RABBITMQ_URL = f"amqp://guest:guest@127.0.0.1:{closed_port()}/"
+    settings.RABBITMQ_URL = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
     response = anon.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "ok", "broker": "unavailable"}

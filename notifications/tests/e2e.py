@@ -20,6 +20,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from common.testing import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672/"
@@ -56,12 +58,6 @@ def database_url() -> str:
     auth = f"{user}{password}@" if user else ""
     host, port = config["HOST"] or "127.0.0.1", config["PORT"] or 5432
     return f"postgres://{auth}{host}:{port}/{config['NAME']}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def process_env(**extra) -> dict:

@@ -11,10 +11,10 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 
-from common.testing import access_token, make_user
+from common.testing import access_token, free_port, make_user
 from follows.models import Follow
 from notifications.models import Notification
-from notifications.tests.e2e import Stack, TcpProxy, ahttp, broker_url, free_port, wait_for
+from notifications.tests.e2e import Stack, TcpProxy, ahttp, broker_url, wait_for
 from posts.models import Post, TimelineEntry
 
 pytestmark = [

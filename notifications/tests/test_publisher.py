@@ -1,13 +1,13 @@
 """The web processes' publisher during and after a broker outage."""
 
 import asyncio
-import socket
 import time
 import uuid
 from urllib.parse import urlparse
 
 import aio_pika
 
+from common.testing import silent_listener
 from notifications.tests.e2e import TcpProxy, broker_url
 from notifications.transport import Publisher
 
@@ -16,10 +16,7 @@ def test_a_broker_that_never_answers_costs_one_request_one_timeout():
     """A broker that accepts connections and then says nothing: the request that finds out
     waits for its timeout; the ones after it fail at once while probes run in the
     background."""
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(64)  # connections complete in the kernel; nothing ever answers
-        port = silent.getsockname()[1]
+    with silent_listener() as port:
         publisher = Publisher(
             f"amqp://guest:guest@127.0.0.1:{port}/", "q", timeout=0.5, retry_interval=0.1
         )

@@ -1,13 +1,12 @@
 """Pieces of the production pipeline that can be checked without a broker."""
 
-import socket
 import time
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from common.testing import make_user
+from common.testing import free_port, make_user
 from notifications.fanout import InvalidMessage, handle_message
 from notifications.management.commands.fanout_worker import release, sweep_unpublished
 from notifications.models import Notification
@@ -18,10 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"amqp://guest:guest@127.0.0.1:{port}/"
+    return f"amqp://guest:guest@127.0.0.1:{free_port()}/"
 
 
 def test_the_sweeper_publishes_only_old_unpublished_posts_and_marks_them():
