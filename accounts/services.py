@@ -8,9 +8,9 @@ from django.db import IntegrityError, transaction
 
 from accounts.images import avatar_file_name, prepare_avatar
 from accounts.models import Role, User
+from common import events
 from common.exceptions import ServiceUnavailable
-from notifications import transport
-from posts.services import author_fanout_lock
+from common.locks import author_fanout_lock
 
 logger = logging.getLogger(__name__)
 
@@ -105,9 +105,7 @@ def user_delete(*, user: User) -> None:
 
 def _close_sockets_on_commit(user_id: int) -> None:
     """The account's open websockets are closed once its end has committed."""
-    transaction.on_commit(
-        lambda: transport.publish({"type": "account.closed", "user_id": user_id}), robust=True
-    )
+    events.publish_on_commit("account.closed", user_id=user_id)
 
 
 def _delete_file_quietly(name: str) -> None:

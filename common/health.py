@@ -80,7 +80,7 @@ def database_error(timeout: float = CHECK_TIMEOUT) -> str | None:
 
 def broker_error(timeout: float = CHECK_TIMEOUT) -> str | None:
     """None when the broker (RABBITMQ_URL) accepts a connection and a channel, else why not."""
-    from notifications import transport
+    from common import transport
 
     try:
         transport.publisher().check(timeout)

@@ -14,8 +14,8 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from common import transport  # noqa: E402
 from common.bodies import ASGIBodyLimit  # noqa: E402
-from notifications import transport  # noqa: E402
 from notifications.auth import JWTAuthMiddleware, origin_checked  # noqa: E402
 from notifications.routing import websocket_urlpatterns  # noqa: E402
 

@@ -6,9 +6,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
+from common.locks import author_fanout_lock
 from follows.models import Follow
 from notifications.services import notification_follow_created
-from posts.services import author_fanout_lock, timeline_backfill, timeline_remove_author
+from posts.services import timeline_backfill, timeline_remove_author
 
 logger = logging.getLogger(__name__)
 

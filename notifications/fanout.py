@@ -21,34 +21,16 @@ from django.utils import timezone
 
 from accounts.selectors import user_with_counts
 from accounts.serializers import UserPublicSerializer
+from common import events
+from common.locks import author_fanout_lock
 from follows.models import Follow
 from notifications import live
 from notifications.models import Notification
 from posts.models import Post, TimelineEntry
 from posts.serializers import PostSerializer, timestamp
-from posts.services import author_fanout_lock, timeline_trim
+from posts.services import timeline_trim
 
 logger = logging.getLogger("warble.fanout")
-
-
-class InvalidMessage(ValueError):
-    """A message that can never be processed (dropped, not retried)."""
-
-
-async def handle_message(message: dict) -> dict:
-    """Process one transport message; return what was done (for the log). A message that
-    can never be processed raises InvalidMessage; any other error is worth a retry."""
-    if not isinstance(message, dict):
-        raise InvalidMessage("message is not an object")
-    kind = message.get("type", "post.created")
-    if kind not in HANDLERS:
-        raise InvalidMessage(f"unknown message type {kind!r}")
-    handler, fields = HANDLERS[kind]
-    try:
-        arguments = [int(message[field]) for field in fields]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidMessage(f"malformed {kind!r} message: {exc!r}") from exc
-    return await handler(*arguments)
 
 
 # --- post.created ------------------------------------------------------------------------
@@ -116,6 +98,7 @@ def _fanout_batch(
     return rows, now
 
 
+@events.register("post.created", "post_id")
 async def fanout_post(post_id: int) -> dict:
     started = time.perf_counter()
     snapshot = await database_sync_to_async(_post_snapshot)(post_id)
@@ -169,6 +152,7 @@ async def fanout_post(post_id: int) -> dict:
 # --- post.deleted ------------------------------------------------------------------------
 
 
+@events.register("post.deleted", "post_id", "author_id")
 async def broadcast_post_deleted(post_id: int, author_id: int) -> dict:
     """Tell the author's and their followers' sockets that a post is gone."""
     batches = [[author_id]]
@@ -205,6 +189,7 @@ def _follow_event(notification_id: int) -> dict | None:
     )
 
 
+@events.register("follow.created", "notification_id")
 async def deliver_follow_notification(notification_id: int) -> dict:
     message = await database_sync_to_async(_follow_event)(notification_id)
     sent = await live.send(message) if message is not None else False
@@ -214,17 +199,10 @@ async def deliver_follow_notification(notification_id: int) -> dict:
 # --- account.closed ----------------------------------------------------------------------
 
 
+@events.register("account.closed", "user_id")
 async def close_account_sockets(user_id: int) -> dict:
     """A deleted or deactivated account's open websockets are closed, wherever they are."""
     sent = await live.send(live.account_closed(user_id=user_id))
     stats = {"user_id": user_id, "live_batches_sent": int(sent)}
     logger.info("account.closed sent", extra=stats)
     return stats
-
-
-HANDLERS = {
-    "post.created": (fanout_post, ("post_id",)),
-    "post.deleted": (broadcast_post_deleted, ("post_id", "author_id")),
-    "follow.created": (deliver_follow_notification, ("notification_id",)),
-    "account.closed": (close_account_sockets, ("user_id",)),
-}

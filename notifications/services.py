@@ -1,9 +1,7 @@
 """Writes to the notification inbox."""
 
-from django.db import transaction
-
 from accounts.models import User
-from notifications import transport
+from common import events
 from notifications.models import Notification
 
 
@@ -13,10 +11,7 @@ def notification_follow_created(*, follower: User, followee: User) -> Notificati
     notification = Notification.objects.create(
         recipient=followee, type=Notification.Type.FOLLOW_CREATED, actor=follower
     )
-    transaction.on_commit(
-        lambda: transport.publish({"type": "follow.created", "notification_id": notification.pk}),
-        robust=True,
-    )
+    events.publish_on_commit("follow.created", notification_id=notification.pk)
     return notification
 
 

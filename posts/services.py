@@ -4,12 +4,13 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import User
-from notifications import transport
+from common import events
+from common.locks import author_fanout_lock
 from posts.models import Post, TimelineEntry
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def _post_for_key(author: User, key: str) -> Post | None:
 def post_publish(*, post_id: int) -> bool:
     """Hand the post's fan-out to the transport and mark it published; False if that failed
     (the sweeper retries)."""
-    if not transport.publish({"type": "post.created", "post_id": post_id}):
+    if not events.publish("post.created", post_id=post_id):
         return False
     Post.objects.filter(pk=post_id, published_at__isnull=True).update(published_at=timezone.now())
     return True
@@ -69,13 +70,13 @@ def post_delete(*, post: Post, actor: User) -> None:
     go; subscribers get `post.deleted`."""
     if post.author_id != actor.pk and not actor.is_staff:
         raise PermissionDenied("Only the author or an admin may delete this post.")
-    message = {"type": "post.deleted", "post_id": post.pk, "author_id": post.author_id}
+    post_id = post.pk
     with transaction.atomic():
         # Waits for fan-out pages of the author being written, so none can add rows after.
         author_fanout_lock(post.author_id, shared=False)
         post.delete()
-        transaction.on_commit(lambda: transport.publish(message), robust=True)
-    logger.info("post deleted", extra={"post_id": message["post_id"], "user_id": actor.pk})
+        events.publish_on_commit("post.deleted", post_id=post_id, author_id=post.author_id)
+    logger.info("post deleted", extra={"post_id": post_id, "user_id": actor.pk})
 
 
 def timeline_backfill(*, user: User, author: User, limit: int | None = None) -> None:
@@ -126,16 +127,3 @@ def timeline_trim(*, user_ids: list[int], cap: int | None = None) -> int:
         return 0
     deleted, _ = TimelineEntry.objects.filter(condition).delete()
     return deleted
-
-
-def author_fanout_lock(author_id: int, *, shared: bool) -> None:
-    """Within a transaction, order unfollows and deletions of an author's posts or account
-    against writes of their fan-out: a fan-out page holds the lock shared, the others
-    exclusively. So they never clean up while a page that still saw the follow or the post
-    is being written, and a page that comes after them sees the follow or the post gone.
-    PostgreSQL only; SQLite runs one writing transaction at a time anyway."""
-    if connection.vendor != "postgresql":
-        return
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s)", [author_id])

@@ -9,13 +9,14 @@ from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 
 from accounts.services import user_delete
+from common.locks import author_fanout_lock
 from common.testing import make_user
 from follows.models import Follow
 from notifications import fanout, live
 from notifications.fanout import _fanout_batch
 from notifications.models import Notification
 from posts.models import Post, TimelineEntry
-from posts.services import author_fanout_lock, post_delete
+from posts.services import post_delete
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,8 +8,8 @@ from urllib.parse import urlparse
 import aio_pika
 
 from common.testing import silent_listener
+from common.transport import Publisher
 from notifications.tests.e2e import TcpProxy, broker_url
-from notifications.transport import Publisher
 
 
 def test_a_broker_that_never_answers_costs_one_request_one_timeout():

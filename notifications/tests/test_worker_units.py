@@ -6,11 +6,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from common.events import InvalidEvent, handle
 from common.testing import free_port, make_user
-from notifications.fanout import InvalidMessage, handle_message
+from common.transport import Publisher
 from notifications.management.commands.fanout_worker import release, sweep_unpublished
 from notifications.models import Notification
-from notifications.transport import Publisher
 from posts.models import Post
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,12 +87,12 @@ def test_release_marks_posts_unpublished_again():
     ],
 )
 async def test_malformed_messages_are_refused(message):
-    with pytest.raises(InvalidMessage):
-        await handle_message(message)
+    with pytest.raises(InvalidEvent):
+        await handle(message)
 
 
 async def test_a_message_for_a_deleted_post_is_skipped():
-    stats = await handle_message({"type": "post.created", "post_id": 987654})
+    stats = await handle({"type": "post.created", "post_id": 987654})
     assert stats == {"post_id": 987654, "recipients": 0, "skipped": True}
 
 

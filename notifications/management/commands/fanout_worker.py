@@ -15,9 +15,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from common import events
 from common.logging import new_request_id, request_id_var
-from notifications.fanout import InvalidMessage, handle_message
-from notifications.transport import declare_posts_queue
+from common.transport import declare_posts_queue
 from posts.models import Post
 
 logger = logging.getLogger("warble.worker")
@@ -141,8 +141,8 @@ class Worker:
         attempt = int((message.headers or {}).get("x-delivery-count", 0)) + 1
         try:
             payload = json.loads(message.body)
-            stats = await handle_message(payload)
-        except (ValueError, InvalidMessage) as exc:
+            stats = await events.handle(payload)
+        except (ValueError, events.InvalidEvent) as exc:
             # json errors are ValueErrors too: such a message can never succeed.
             logger.error("dropping malformed message", extra={"error": str(exc)})
             await message.reject(requeue=False)

@@ -1,4 +1,4 @@
-"""How fan-out messages leave the process whose transaction created them.
+"""How events (common.events) leave the process whose transaction created them.
 
 - Production (`RABBITMQ_URL` set): published to the durable quorum queue `POSTS_QUEUE` as a
   persistent JSON message, waiting for the broker's publisher confirm. One publisher per
@@ -10,7 +10,7 @@
   at most one request one timeout. Whatever was not published is found and published again
   by the sweeper in `fanout_worker`.
 - Embedded (no `RABBITMQ_URL`): the message is handled in this process by
-  `notifications.fanout.handle_message`, on the ASGI server's event loop (where the websocket
+  `common.events.handle`, on the ASGI server's event loop (where the websocket
   consumers and the in-memory channel layer live), or on a background loop when no server
   runs in the process.
 - `FANOUT_EAGER` (tests): handled synchronously, before `publish` returns.
@@ -31,6 +31,7 @@ import aiormq
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
+from common import events
 from common.logging import request_id_var
 
 logger = logging.getLogger("warble.transport")
@@ -214,19 +215,15 @@ def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
 
 
 async def _handle_logged(message: dict) -> None:
-    from notifications.fanout import handle_message
-
     try:
-        await handle_message(message)
+        await events.handle(message)
     except Exception:
         logger.exception("in-process fan-out failed", extra=message)
 
 
 def _dispatch_in_process(message: dict) -> bool:
     if settings.FANOUT_EAGER:
-        from notifications.fanout import handle_message
-
-        async_to_sync(handle_message)(message)
+        async_to_sync(events.handle)(message)
         return True
     loop = _server_loop
     if loop is None or loop.is_closed() or not loop.is_running():

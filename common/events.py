@@ -1,0 +1,72 @@
+"""Product events: the one seam through which apps tell each other what happened.
+
+Services publish an event (`post.created`, `post.liked`, `follow.created`, ...) after their
+transaction commits; the app that reacts registers a handler for the kind in its
+`AppConfig.ready()`. The emitter never imports the listener, so apps depend only downward.
+Events travel through `common.transport` (the durable RabbitMQ queue in production, this
+process in the embedded mode) as small JSON objects of integer fields; the transport, the
+worker and the websocket hub carry any kind unchanged.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple
+
+from django.db import transaction
+
+Handler = Callable[..., Awaitable[dict]]
+
+
+class InvalidEvent(ValueError):
+    """An event that can never be handled (dropped, not retried)."""
+
+
+class _Registration(NamedTuple):
+    handler: Handler
+    fields: tuple[str, ...]
+
+
+_registry: dict[str, _Registration] = {}
+
+
+def register(kind: str, *fields: str) -> Callable[[Handler], Handler]:
+    """Decorator: `handler(**fields)` handles events of `kind`, whose named fields are
+    integers. One handler per kind."""
+
+    def decorate(handler: Handler) -> Handler:
+        existing = _registry.get(kind)
+        if existing is not None and existing.handler is not handler:
+            raise RuntimeError(f"a handler for {kind!r} is registered already")
+        _registry[kind] = _Registration(handler, fields)
+        return handler
+
+    return decorate
+
+
+def publish(kind: str, **fields: int) -> bool:
+    """Hand an event to the transport now; True once it is safely handed over."""
+    from common import transport
+
+    return transport.publish({"type": kind, **fields})
+
+
+def publish_on_commit(kind: str, **fields: int) -> None:
+    """Publish once the current transaction commits (at once outside one). A failed publish
+    never turns the committed write into an error."""
+    transaction.on_commit(lambda: publish(kind, **fields), robust=True)
+
+
+async def handle(message: dict) -> dict:
+    """Run the registered handler of one transported event; return what it did (for the
+    log). An event that can never be handled raises InvalidEvent; any other error is worth
+    a retry."""
+    if not isinstance(message, dict):
+        raise InvalidEvent("message is not an object")
+    kind = message.get("type", "post.created")
+    registration = _registry.get(kind)
+    if registration is None:
+        raise InvalidEvent(f"unknown message type {kind!r}")
+    try:
+        arguments = {field: int(message[field]) for field in registration.fields}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidEvent(f"malformed {kind!r} message: {exc!r}") from exc
+    return await registration.handler(**arguments)
