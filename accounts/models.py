@@ -16,6 +16,10 @@ class UserQuerySet(models.QuerySet):
         """Case-insensitive match that uses the LOWER(username) unique index."""
         return self.alias(username_lower=Lower("username")).filter(username_lower=username.lower())
 
+    def usernames_in(self, usernames: list[str]) -> "UserQuerySet":
+        """Accounts whose username, in any case, is one of `usernames` (lower-cased)."""
+        return self.alias(username_lower=Lower("username")).filter(username_lower__in=usernames)
+
     def active_by_username(self, username: str) -> "UserQuerySet":
         """The account others can see: matched by username in any case, and active."""
         return self.by_username(username).filter(is_active=True)
@@ -45,6 +49,11 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=50, blank=True)
     bio = models.CharField(max_length=160, blank=True)
     avatar = models.ImageField(upload_to="avatars/", blank=True, max_length=255)
+    # Exact counts, kept in the transaction of each follow, unfollow, post and deletion
+    # (`recount` repairs them), so a profile costs the same with 10 followers or 1M.
+    followers_count = models.IntegerField(default=0)
+    following_count = models.IntegerField(default=0)
+    posts_count = models.IntegerField(default=0)
 
     objects = AccountManager()
 

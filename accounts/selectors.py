@@ -1,40 +1,29 @@
-"""Reads of accounts. Counts are correlated subqueries in the same SELECT, so a page of users
-costs one query whatever its size."""
+"""Reads of accounts. Counts are columns kept exact by the services that change them, so a
+profile or a page of users costs one query whatever the numbers."""
 
-from django.db.models import OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import User
-from common.db import subquery_count
-from follows.models import Follow
-from posts.models import Post
-
-
-def with_counts(queryset: QuerySet[User]) -> QuerySet[User]:
-    """Annotate `followers_count`, `following_count` and `posts_count`."""
-    return queryset.annotate(
-        followers_count=subquery_count(Follow.objects.filter(followee=OuterRef("pk"))),
-        following_count=subquery_count(Follow.objects.filter(follower=OuterRef("pk"))),
-        posts_count=subquery_count(Post.objects.filter(author=OuterRef("pk"))),
-    )
 
 
 def user_profile(*, username: str) -> User | None:
-    """The active user with that username (any case), with counts; None when unknown."""
-    return with_counts(User.objects.active_by_username(username)).first()
+    """The active user with that username (any case); None when unknown."""
+    return User.objects.active_by_username(username).first()
 
 
 def user_with_counts(*, user: User) -> User:
-    return with_counts(User.objects.filter(pk=user.pk)).get()
+    """The account as stored now (its counts may have changed since `user` was read)."""
+    return User.objects.get(pk=user.pk)
 
 
 def user_list() -> QuerySet[User]:
-    """Every account, active or not, newest first, with counts (the admin list)."""
-    return with_counts(User.objects.order_by("-id"))
+    """Every account, active or not, newest first (the admin list)."""
+    return User.objects.order_by("-id")
 
 
 def user_for_admin(*, username: str) -> User | None:
-    """Any account with that username (any case), active or not, with counts."""
-    return with_counts(User.objects.by_username(username)).first()
+    """Any account with that username (any case), active or not."""
+    return User.objects.by_username(username).first()
 
 
 def user_exists(*, username: str) -> bool:

@@ -5,12 +5,16 @@ import logging
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from accounts.images import avatar_file_name, prepare_avatar
 from accounts.models import Role, User
 from common import events
 from common.exceptions import ServiceUnavailable
 from common.locks import author_fanout_lock
+from follows.models import Follow
+from posts.models import Like, Post
+from posts.services import posts_delete
 
 logger = logging.getLogger(__name__)
 
@@ -90,13 +94,27 @@ def user_set_access(
 
 
 def user_delete(*, user: User) -> None:
-    """Delete the account with its posts, follows, timeline and notifications. Its tokens stop
-    working because they name a user that no longer exists; its avatar file is removed once
-    the deletion has committed."""
+    """Delete the account with its posts (and others' reposts of them), likes, bookmarks,
+    follows, timeline and notifications, keeping every other account's and post's counts
+    exact. Its tokens stop working because they name a user that no longer exists; its
+    avatar file is removed once the deletion has committed."""
     avatar_name, user_id = user.avatar.name, user.pk
     with transaction.atomic():
         # Waits for fan-out pages of the account's posts being written (as for post_delete).
         author_fanout_lock(user_id, shared=False)
+        posts_delete(
+            post_ids=list(Post.objects.filter(author=user).values_list("id", flat=True)),
+            announce=False,
+        )
+        Post.objects.filter(pk__in=Like.objects.filter(user=user).values("post_id")).update(
+            like_count=F("like_count") - 1
+        )
+        User.objects.filter(
+            pk__in=Follow.objects.filter(follower=user).values("followee_id")
+        ).update(followers_count=F("followers_count") - 1)
+        User.objects.filter(
+            pk__in=Follow.objects.filter(followee=user).values("follower_id")
+        ).update(following_count=F("following_count") - 1)
         user.delete()
         _close_sockets_on_commit(user_id)
         if avatar_name:

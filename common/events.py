@@ -23,20 +23,22 @@ class InvalidEvent(ValueError):
 class _Registration(NamedTuple):
     handler: Handler
     fields: tuple[str, ...]
+    optional: dict[str, int]
 
 
 _registry: dict[str, _Registration] = {}
 
 
-def register(kind: str, *fields: str) -> Callable[[Handler], Handler]:
+def register(kind: str, *fields: str, **optional: int) -> Callable[[Handler], Handler]:
     """Decorator: `handler(**fields)` handles events of `kind`, whose named fields are
-    integers. One handler per kind."""
+    integers; `optional` fields take their default when an event lacks them (events
+    published before the field existed). One handler per kind."""
 
     def decorate(handler: Handler) -> Handler:
         existing = _registry.get(kind)
         if existing is not None and existing.handler is not handler:
             raise RuntimeError(f"a handler for {kind!r} is registered already")
-        _registry[kind] = _Registration(handler, fields)
+        _registry[kind] = _Registration(handler, fields, optional)
         return handler
 
     return decorate
@@ -67,6 +69,8 @@ async def handle(message: dict) -> dict:
         raise InvalidEvent(f"unknown message type {kind!r}")
     try:
         arguments = {field: int(message[field]) for field in registration.fields}
+        for field, default in registration.optional.items():
+            arguments[field] = int(message.get(field, default))
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidEvent(f"malformed {kind!r} message: {exc!r}") from exc
     return await registration.handler(**arguments)

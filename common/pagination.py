@@ -65,12 +65,13 @@ class CursorPagination(pagination.CursorPagination):
         return None if raw is None else _decode(raw)
 
 
-def cursor_pagination(ordering_field: str) -> type[CursorPagination]:
-    """A cursor pagination class ordered newest first on `ordering_field`."""
+def cursor_pagination(ordering_field: str, *, newest_first: bool = True) -> type[CursorPagination]:
+    """A cursor pagination class ordered on `ordering_field`, newest first (or oldest)."""
+    direction = "-" if newest_first else ""
     return type(
-        f"CursorPagination_{ordering_field.replace('__', '_')}",
+        f"CursorPagination_{direction and 'desc_'}{ordering_field.replace('__', '_')}",
         (CursorPagination,),
-        {"ordering": f"-{ordering_field}"},
+        {"ordering": f"{direction}{ordering_field}"},
     )
 
 

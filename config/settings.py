@@ -233,6 +233,8 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_LOGIN_RATE", default="10/min"),
         "register": env.str("THROTTLE_REGISTER_RATE", default="20/hour"),
         "post": env.str("THROTTLE_POST_RATE", default="60/min"),
+        "like": env.str("THROTTLE_LIKE_RATE", default="300/hour"),
+        "repost": env.str("THROTTLE_REPOST_RATE", default="300/hour"),
     },
     # How many proxies sit in front of the service: throttling keys clients by their address.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
@@ -265,6 +267,8 @@ FANOUT_WRITERS = env.int("FANOUT_WRITERS", default=2)
 # than the backoff adds up to: about 10 minutes at 20).
 FANOUT_MAX_ATTEMPTS = env.int("FANOUT_MAX_ATTEMPTS", default=20)
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+# Trending tags are recounted at most once per this many seconds (per cache).
+TRENDING_CACHE_SECONDS = env.int("TRENDING_CACHE_SECONDS", default=60)
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
 AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=40_000_000)
 AVATAR_SIZE = env.int("AVATAR_SIZE", default=400)

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from notifications import live, selectors
-from notifications.serializers import notification_event
+from notifications.serializers import notification_events
 
 logger = logging.getLogger("warble.websocket")
 
@@ -18,11 +18,11 @@ OUTBOX_SIZE = 10_000
 CLOSE_UNAUTHORIZED = 4401
 
 
-def _replay_page(user_id: int, after: int) -> list[dict]:
-    return [
-        notification_event(n)
-        for n in selectors.notifications_after(user_id=user_id, after=after, limit=REPLAY_BATCH)
-    ]
+def _replay_page(user, after: int) -> list[dict]:
+    return notification_events(
+        selectors.notifications_after(user_id=user.pk, after=after, limit=REPLAY_BATCH),
+        viewer=user,
+    )
 
 
 def _since(scope) -> int | None:
@@ -68,7 +68,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     async def _replay(self, since: int) -> None:
         after = since
-        while page := await database_sync_to_async(_replay_page)(self.user_id, after):
+        while page := await database_sync_to_async(_replay_page)(self.scope["user"], after):
             for event in page:
                 self.replayed.add(event["id"])
                 await self.send(text_data=json.dumps(event))

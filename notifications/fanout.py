@@ -1,12 +1,17 @@
-"""Fan-out: one message in, rows and live events out. The same code runs in the RabbitMQ
-worker (production) and in-process after commit (embedded mode).
+"""Fan-out: the handlers of the product events this app reacts to (registered with
+common.events). The same code runs in the RabbitMQ worker (production) and in-process after
+commit (embedded mode).
 
-A `post.created` message walks the author's followers in batches. Per batch, one
-transaction inserts the timeline entries and the `post.created` notifications with
-INSERT ... SELECT over the follows index (no rows travel through Python) and ON CONFLICT DO
-NOTHING, so a redelivered message changes nothing; then one live message carries the
-batch's notifications to the websocket processes (notifications.live) while the next batch
-is written. The caller acknowledges the message only after everything returned.
+A `post.created` event first writes the notifications the post causes to single accounts
+(`post.replied` to the parent's author, `post.reposted` to the original's author,
+`post.mentioned` to each account named), then walks the author's followers in batches. Per
+batch, one transaction inserts the timeline entries and the `post.created` notifications
+with INSERT ... SELECT over the follows index (no rows travel through Python) and ON
+CONFLICT DO NOTHING, so a redelivered event changes nothing; then one live message carries
+the batch's notifications to the websocket processes (notifications.live) while the next
+batch is written. A reply reaches only the followers who also follow the account replied to;
+a repost skips timelines that hold its original. The caller acknowledges the event only
+after everything returned.
 """
 
 import asyncio
@@ -19,28 +24,45 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.selectors import user_with_counts
-from accounts.serializers import UserPublicSerializer
+from accounts.models import User
+from accounts.serializers import UserPublicSerializer, author_representation
 from common import events
 from common.locks import author_fanout_lock
 from follows.models import Follow
 from notifications import live
 from notifications.models import Notification
-from posts.models import Post, TimelineEntry
-from posts.serializers import PostSerializer, timestamp
+from posts.models import Like, Post, TimelineEntry
+from posts.selectors import PostRow, with_related
+from posts.serializers import post_representation, timestamp
 from posts.services import timeline_trim
 
 logger = logging.getLogger("warble.fanout")
+
+Type = Notification.Type
+
+
+def _author(user: User) -> dict:
+    return author_representation(
+        user_id=user.pk,
+        username=user.username,
+        display_name=user.display_name,
+        avatar=user.avatar.name,
+    )
+
+
+def _payload(post: Post) -> dict:
+    # Live frames are shared by every recipient: they carry no viewer's likes or bookmarks.
+    return post_representation(PostRow.of(post))
 
 
 # --- post.created ------------------------------------------------------------------------
 
 
 def _post_snapshot(post_id: int) -> tuple[Post, dict] | None:
-    post = Post.objects.select_related("author").filter(pk=post_id).first()
+    post = with_related(Post.objects.filter(pk=post_id)).first()
     if post is None:
         return None
-    return post, PostSerializer(post).data
+    return post, _payload(post)
 
 
 def _follower_page(
@@ -54,8 +76,31 @@ def _follower_page(
     return list(follows.order_by("id").values_list("id", "follower_id")[:size])
 
 
+def _audience(post: Post) -> tuple[str, list]:
+    """The SQL condition (on the follows row `f`) that narrows a post's followers to those
+    whose timeline and inbox it enters, with its parameters."""
+    qn = connection.ops.quote_name
+    sql, params = "", []
+    if post.reply_to_author_id is not None and post.reply_to_author_id != post.author_id:
+        # A reply: only for followers who also follow the account replied to (or are it).
+        sql += (
+            " AND (f.follower_id = %s OR EXISTS (SELECT 1 FROM "  # noqa: S608
+            f"{qn(Follow._meta.db_table)} f2 WHERE f2.follower_id = f.follower_id "
+            "AND f2.followee_id = %s))"
+        )
+        params += [post.reply_to_author_id, post.reply_to_author_id]
+    if post.repost_of_id is not None:
+        # A repost: not into a timeline that holds the original already.
+        sql += (
+            f" AND NOT EXISTS (SELECT 1 FROM {qn(TimelineEntry._meta.db_table)} t2 "  # noqa: S608
+            "WHERE t2.user_id = f.follower_id AND t2.post_id = %s)"
+        )
+        params.append(post.repost_of_id)
+    return sql, params
+
+
 def _fanout_batch(
-    post_id: int, author_id: int, posted_at: datetime, batch: list[tuple[int, int]]
+    post: Post, batch: list[tuple[int, int]]
 ) -> tuple[list[tuple[int, int]], datetime]:
     """Fill the timelines and inboxes of one page of followers in one transaction; return
     `(notification id, recipient id)` for every recipient, and the notifications' time."""
@@ -63,39 +108,103 @@ def _fanout_batch(
     recipients = [follower_id for _, follower_id in batch]
     qn = connection.ops.quote_name
     follows = qn(Follow._meta.db_table)
-    # The same range predicate selects the batch's followers in both statements.
-    where = "WHERE f.followee_id = %s AND f.id >= %s AND f.id <= %s AND f.created_at <= %s"
-    params = [author_id, first_id, last_id, posted_at]
+    narrowed, narrow_params = _audience(post)
+    # The same predicate selects the batch's followers in both statements.
+    where = (
+        "WHERE f.followee_id = %s AND f.id >= %s AND f.id <= %s AND f.created_at <= %s" + narrowed
+    )
+    params = [post.author_id, first_id, last_id, post.created_at, *narrow_params]
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
-        author_fanout_lock(author_id, shared=True)
+        author_fanout_lock(post.author_id, shared=True)
         # Deleting the post (or its author) takes the lock exclusively, so a post seen here
         # stays until this page commits, and the deletion then removes what it wrote.
-        if not Post.objects.filter(pk=post_id).exists():
+        if not Post.objects.filter(pk=post.pk).exists():
             return [], now
         cursor.execute(
             f"INSERT INTO {qn(TimelineEntry._meta.db_table)} (user_id, post_id) "  # noqa: S608
             f"SELECT f.follower_id, %s FROM {follows} f {where} ON CONFLICT DO NOTHING",
-            [post_id, *params],
+            [post.pk, *params],
         )
         cursor.execute(
             f"INSERT INTO {qn(Notification._meta.db_table)} "  # noqa: S608
             "(recipient_id, type, actor_id, post_id, created_at, read) "
             f"SELECT f.follower_id, %s, %s, %s, %s, %s FROM {follows} f {where} "
             "ON CONFLICT DO NOTHING RETURNING id, recipient_id",
-            [Notification.Type.POST_CREATED, author_id, post_id, now, False, *params],
+            [Type.POST_CREATED, post.author_id, post.pk, now, False, *params],
         )
         rows = cursor.fetchall()
         if len(rows) < len(recipients):
-            # A redelivered message: some rows existed already; their events go out again.
-            existing = Notification.objects.filter(post_id=post_id, recipient_id__in=recipients)
-            rows = list(existing.values_list("id", "recipient_id"))
-            now = existing.values_list("created_at", flat=True).first() or now
+            # A redelivered event: rows that existed already have their events sent again.
+            # (A narrowed audience, of a reply or a repost, comes here too and mostly finds
+            # nothing.)
+            existing = Notification.objects.filter(
+                post_id=post.pk, type=Type.POST_CREATED, recipient_id__in=recipients
+            ).exclude(id__in=[notification_id for notification_id, _ in rows])
+            old = list(existing.values_list("id", "recipient_id", "created_at"))
+            if old:
+                rows += [(notification_id, recipient) for notification_id, recipient, _ in old]
+                now = old[0][2]
         # Trimming is spread out: each recipient's timeline is trimmed on about one post in
         # TIMELINE_TRIM_EVERY it receives, which keeps it near the cap at a small cost.
         every = settings.TIMELINE_TRIM_EVERY
-        timeline_trim(user_ids=[r for r in recipients if (r + post_id) % every == 0])
+        timeline_trim(user_ids=[r for r in recipients if (r + post.pk) % every == 0])
     return rows, now
+
+
+def _single_notifications(post: Post) -> list[tuple[Notification, dict]]:
+    """Persist what the post tells single accounts (a reply, a repost, mentions), never to
+    its own author; return each notification with its live body. Idempotent."""
+    author = post.author
+    wanted: list[tuple[int, str, Post]] = []
+    if post.reply_to_author_id and post.reply_to_author_id != author.pk:
+        wanted.append((post.reply_to_author_id, Type.POST_REPLIED, post))
+    original = post.repost_of if post.repost_of_id else None
+    if original is not None and original.author_id != author.pk:
+        wanted.append((original.author_id, Type.POST_REPOSTED, original))
+    mentioned = {mention["id"] for mention in post.mentions} - {author.pk}
+    if mentioned:
+        mentioned &= set(
+            User.objects.filter(pk__in=mentioned, is_active=True).values_list("pk", flat=True)
+        )
+        wanted += [
+            (mention["id"], Type.POST_MENTIONED, post)
+            for mention in post.mentions
+            if mention["id"] in mentioned
+        ]
+    if not wanted:
+        return []
+    made = []
+    with transaction.atomic():
+        author_fanout_lock(author.pk, shared=True)
+        if not Post.objects.filter(pk=post.pk).exists():
+            return []
+        for recipient_id, kind, subject in wanted:
+            notification, _ = Notification.objects.get_or_create(
+                recipient_id=recipient_id, type=kind, actor_id=author.pk, post_id=subject.pk
+            )
+            body = {"post": _payload(subject)}
+            if kind == Type.POST_REPOSTED:
+                body = {"actor": _author(author), **body}
+            made.append((notification, body))
+    return made
+
+
+async def _send_single(made: list[tuple[Notification, dict]]) -> int:
+    results = await asyncio.gather(
+        *(
+            live.send(
+                live.notification(
+                    event=notification.type,
+                    body=body,
+                    created_at=timestamp(notification.created_at),
+                    recipients=[[notification.recipient_id, notification.pk]],
+                )
+            )
+            for notification, body in made
+        )
+    )
+    return sum(results)
 
 
 @events.register("post.created", "post_id")
@@ -106,6 +215,8 @@ async def fanout_post(post_id: int) -> dict:
         logger.info("fan-out skipped: post is gone", extra={"post_id": post_id})
         return {"post_id": post_id, "recipients": 0, "skipped": True}
     post, payload = snapshot
+    single = await database_sync_to_async(_single_notifications)(post)
+    single_sent = await _send_single(single)
     # Pages are written by FANOUT_WRITERS transactions at once (each on its own connection),
     # and each page's live message goes out as soon as its rows are committed.
     writers = asyncio.Semaphore(settings.FANOUT_WRITERS)
@@ -113,13 +224,14 @@ async def fanout_post(post_id: int) -> dict:
 
     async def write_page(page) -> tuple[int, bool]:
         try:
-            rows, created_at = await write(post.pk, post.author_id, post.created_at, page)
+            rows, created_at = await write(post, page)
         finally:
             writers.release()
-        if not rows:  # the post was deleted meanwhile: nobody to tell
+        if not rows:  # the post was deleted meanwhile, or nobody of this page gets it
             return 0, False
-        message = live.post_created(
-            post=payload,
+        message = live.notification(
+            event=Type.POST_CREATED,
+            body={"post": payload},
             created_at=timestamp(created_at),
             recipients=[[recipient, notification] for notification, recipient in rows],
         )
@@ -141,8 +253,9 @@ async def fanout_post(post_id: int) -> dict:
     stats = {
         "post_id": post_id,
         "recipients": recipients,
-        "live_batches": len(pages),
-        "live_batches_sent": sent,
+        "single_notifications": len(single),
+        "live_batches": len(pages) + len(single),
+        "live_batches_sent": sent + single_sent,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
     }
     logger.info("fan-out done", extra=stats)
@@ -152,9 +265,18 @@ async def fanout_post(post_id: int) -> dict:
 # --- post.deleted ------------------------------------------------------------------------
 
 
-@events.register("post.deleted", "post_id", "author_id")
-async def broadcast_post_deleted(post_id: int, author_id: int) -> dict:
-    """Tell the author's and their followers' sockets that a post is gone."""
+def _forget_repost(author_id: int, repost_of: int) -> None:
+    Notification.objects.filter(
+        type=Type.POST_REPOSTED, actor_id=author_id, post_id=repost_of
+    ).delete()
+
+
+@events.register("post.deleted", "post_id", "author_id", repost_of=0)
+async def broadcast_post_deleted(post_id: int, author_id: int, repost_of: int) -> dict:
+    """Tell the author's and their followers' sockets that a post is gone; an undone repost
+    also takes back its `post.reposted` notification."""
+    if repost_of:
+        await database_sync_to_async(_forget_repost)(author_id, repost_of)
     batches = [[author_id]]
     after = 0
     while batch := await database_sync_to_async(_follower_page)(
@@ -170,22 +292,67 @@ async def broadcast_post_deleted(post_id: int, author_id: int) -> dict:
     return stats
 
 
+# --- post.liked / post.unliked -----------------------------------------------------------
+
+
+def _like_notification(like_id: int) -> tuple[Notification, dict] | None:
+    like = Like.objects.select_related("user").filter(pk=like_id).first()
+    if like is None:
+        return None
+    post = with_related(Post.objects.filter(pk=like.post_id)).first()
+    if post is None or post.author_id == like.user_id:
+        return None
+    with transaction.atomic():
+        # As in a fan-out page: a deletion of the post waits for this row, then removes it.
+        author_fanout_lock(post.author_id, shared=True)
+        if not Like.objects.filter(pk=like_id).exists():
+            return None  # taken back meanwhile
+        notification, _ = Notification.objects.get_or_create(
+            recipient_id=post.author_id,
+            type=Type.POST_LIKED,
+            actor_id=like.user_id,
+            post_id=post.pk,
+        )
+    return notification, {"actor": _author(like.user), "post": _payload(post)}
+
+
+@events.register("post.liked", "like_id")
+async def notify_like(like_id: int) -> dict:
+    made = await database_sync_to_async(_like_notification)(like_id)
+    sent = await _send_single([made]) if made is not None else 0
+    return {"like_id": like_id, "notified": made is not None, "live_batches_sent": sent}
+
+
+def _forget_like(user_id: int, post_id: int) -> int:
+    deleted, _ = Notification.objects.filter(
+        type=Type.POST_LIKED, actor_id=user_id, post_id=post_id
+    ).delete()
+    return deleted
+
+
+@events.register("post.unliked", "user_id", "post_id")
+async def forget_like(user_id: int, post_id: int) -> dict:
+    """A like taken back takes its notification with it."""
+    deleted = await database_sync_to_async(_forget_like)(user_id, post_id)
+    return {"user_id": user_id, "post_id": post_id, "deleted": deleted}
+
+
 # --- follow.created ----------------------------------------------------------------------
 
 
 def _follow_event(notification_id: int) -> dict | None:
     notification = (
         Notification.objects.select_related("actor")
-        .filter(pk=notification_id, type=Notification.Type.FOLLOW_CREATED)
+        .filter(pk=notification_id, type=Type.FOLLOW_CREATED)
         .first()
     )
     if notification is None:
         return None
-    return live.follow_created(
-        follower=UserPublicSerializer(user_with_counts(user=notification.actor)).data,
+    return live.notification(
+        event=Type.FOLLOW_CREATED,
+        body={"follower": UserPublicSerializer(notification.actor).data},
         created_at=timestamp(notification.created_at),
-        recipient=notification.recipient_id,
-        notification_id=notification.pk,
+        recipients=[[notification.recipient_id, notification.pk]],
     )
 
 

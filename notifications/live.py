@@ -8,10 +8,10 @@ per-recipient `group_send` of channels_rabbitmq managed ~10k messages a second, 
 capped both fan-out and delivery (docs/benchmarks.md).
 
 Messages (msgpack-safe, no integer map keys):
-    {"type": "live.batch", "event": "post.created", "post": {...}, "created_at": "...",
-     "recipients": [[user_id, notification_id], ...]}
-    {"type": "live.batch", "event": "follow.created", "follower": {...}, "created_at": "...",
-     "recipients": [[user_id, notification_id]]}
+    {"type": "live.batch", "event": "post.created", "body": {"post": {...}},
+     "created_at": "...", "recipients": [[user_id, notification_id], ...]}
+    (any persisted notification's event the same way: "follow.created" with
+     {"follower": {...}}, "post.liked" with {"actor": {...}, "post": {...}}, ...)
     {"type": "live.batch", "event": "post.deleted", "post_id": 1, "recipients": [user_id, ...]}
     {"type": "live.batch", "event": "account.closed", "recipients": [user_id]}
 """
@@ -30,25 +30,15 @@ logger = logging.getLogger("warble.websocket")
 LIVE_GROUP = "notifications.live"
 
 
-def post_created(*, post: dict, created_at: str, recipients: list[list[int]]) -> dict:
+def notification(*, event: str, body: dict, created_at: str, recipients: list[list[int]]) -> dict:
+    """A persisted notification of any type for each `[user_id, notification_id]`: its frame
+    is `{"type": event, "id": notification_id, "created_at": ..., **body}`."""
     return {
         "type": "live.batch",
-        "event": "post.created",
-        "post": post,
+        "event": event,
+        "body": body,
         "created_at": created_at,
         "recipients": recipients,
-    }
-
-
-def follow_created(
-    *, follower: dict, created_at: str, recipient: int, notification_id: int
-) -> dict:
-    return {
-        "type": "live.batch",
-        "event": "follow.created",
-        "follower": follower,
-        "created_at": created_at,
-        "recipients": [[recipient, notification_id]],
     }
 
 
@@ -83,12 +73,10 @@ def frames(message: dict):
         for user_id in message["recipients"]:
             yield user_id, None, frame
         return
-    body_key = "post" if event == "post.created" else "follower"
     head = f'{{"type": {json.dumps(event)}, "id": '
-    tail = (
-        f', "created_at": {json.dumps(message["created_at"])}, '
-        f'"{body_key}": {json.dumps(message[body_key])}}}'
-    )
+    body = json.dumps(message["body"])[1:-1]
+    tail = f', "created_at": {json.dumps(message["created_at"])}, {body}}}'
+
     for user_id, notification_id in message["recipients"]:
         yield user_id, notification_id, f"{head}{notification_id}{tail}"
 

@@ -9,6 +9,10 @@ class Notification(models.Model):
     class Type(models.TextChoices):
         POST_CREATED = "post.created", "Post created"
         FOLLOW_CREATED = "follow.created", "Follow created"
+        POST_LIKED = "post.liked", "Post liked"
+        POST_REPOSTED = "post.reposted", "Post reposted"
+        POST_REPLIED = "post.replied", "Post replied to"
+        POST_MENTIONED = "post.mentioned", "Mentioned in a post"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -17,11 +21,12 @@ class Notification(models.Model):
         db_index=False,  # led by the (recipient, -id) index
     )
     type = models.CharField(max_length=32, choices=Type.choices)
-    # The author of the post, or the new follower. The actor and the post are the same for
-    # every row a fan-out page writes, so they are not database constraints: checked per row,
-    # they took a quarter of a page's database time. The page checks the post once, under the
-    # author's fan-out lock, which deleting a post or an account takes exclusively. Django's
-    # cascade deletes the rows with their actor or post.
+    # Who did it: the author of the post, the new follower, who liked or reposted. The actor
+    # and the post are the same for every row a fan-out page writes, so they are not
+    # database constraints: checked per row, they took a quarter of a page's database time.
+    # The page checks the post once, under the author's fan-out lock, which deleting a post
+    # or an account takes exclusively. Django's cascade deletes the rows with their actor or
+    # post.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
@@ -31,7 +36,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        db_index=False,  # led by the unique (post, recipient) index
+        db_index=False,  # led by the unique (post, recipient, type, actor) index
         db_constraint=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
@@ -39,10 +44,12 @@ class Notification(models.Model):
 
     class Meta:
         constraints = [
+            # At most one per (type, actor, post) for each recipient, so a redelivered event
+            # or a repeated like adds nothing. Also the index that finds a post's rows.
             models.UniqueConstraint(
-                fields=["post", "recipient"],
+                fields=["post", "recipient", "type", "actor"],
                 condition=models.Q(post__isnull=False),
-                name="notifications_one_per_post_recipient",
+                name="notifications_one_per_post_event",
             ),
         ]
         indexes = [

@@ -1,32 +1,26 @@
 """Reads of the notification inbox."""
 
-from django.db.models import Case, OuterRef, QuerySet, When
+from django.db.models import Case, Count, F, Max, Q, QuerySet, When, Window
+from django.db.models.functions import RowNumber
 
 from accounts.models import User
-from common.db import subquery_count
-from follows.models import Follow
 from notifications.models import Notification
-from posts.models import Post
 
-
-def _for_follows(expression):
-    # Only follow notifications show their actor with counts; post rows skip the subqueries.
-    return Case(When(type=Notification.Type.FOLLOW_CREATED, then=expression), default=None)
+Type = Notification.Type
+# Types that never group: each is a group of one.
+SINGLE_TYPES = [Type.POST_CREATED, Type.FOLLOW_CREATED]
+GROUP_ACTORS = 3
 
 
 def with_payload(queryset: QuerySet[Notification]) -> QuerySet[Notification]:
-    """Everything the serializer needs, in the same query: the post with its author, the
-    actor, and for follow notifications the follower's counts."""
-    return queryset.select_related("post__author", "actor").annotate(
-        actor_followers_count=_for_follows(
-            subquery_count(Follow.objects.filter(followee=OuterRef("actor_id")))
-        ),
-        actor_following_count=_for_follows(
-            subquery_count(Follow.objects.filter(follower=OuterRef("actor_id")))
-        ),
-        actor_posts_count=_for_follows(
-            subquery_count(Post.objects.filter(author=OuterRef("actor_id")))
-        ),
+    """Everything the serializer needs, in the same query: the post with its author (and a
+    repost's original), and the actor (counts are columns)."""
+    return queryset.select_related(
+        "actor",
+        "post__author",
+        "post__reply_to_author",
+        "post__repost_of__author",
+        "post__repost_of__reply_to_author",
     )
 
 
@@ -50,3 +44,55 @@ def notifications_after(*, user_id: int, after: int, limit: int) -> list[Notific
 
 def unread_count(*, user: User) -> int:
     return Notification.objects.filter(recipient=user, read=False).count()
+
+
+def notification_groups(*, user: User) -> QuerySet:
+    """The inbox grouped: one row per (type, post) for the types that group, one per
+    notification for the others, as dicts `{type, group_post, latest_id, count, latest_at,
+    unread_count}`, newest group first (by `latest_id`, the cursor key)."""
+    return (
+        Notification.objects.filter(recipient=user)
+        .annotate(group_post=Case(When(type__in=SINGLE_TYPES, then=-F("id")), default=F("post_id")))
+        .values("type", "group_post")
+        .annotate(
+            latest_id=Max("id"),
+            count=Count("id"),
+            latest_at=Max("created_at"),
+            unread_count=Count("id", filter=Q(read=False)),
+        )
+        .order_by("-latest_id")
+    )
+
+
+def group_details(*, user: User, groups: list[dict]) -> tuple[dict, dict]:
+    """For a page of groups: each group's newest notification (with its payload), by id, and
+    the newest GROUP_ACTORS notifications of each group of more than one, by (type, post).
+    Two queries, whatever the page size."""
+    latest = {
+        n.pk: n
+        for n in with_payload(
+            Notification.objects.filter(pk__in=[group["latest_id"] for group in groups])
+        )
+    }
+    shared = Q()
+    for group in groups:
+        if group["count"] > 1:
+            shared |= Q(type=group["type"], post_id=group["group_post"])
+    actors: dict[tuple, list] = {}
+    if shared:
+        ranked = (
+            Notification.objects.filter(shared, recipient=user)
+            .annotate(
+                rank=Window(
+                    RowNumber(), partition_by=[F("type"), F("post_id")], order_by=F("id").desc()
+                )
+            )
+            .filter(rank__lte=GROUP_ACTORS)
+            .select_related("actor")
+            .order_by("-id")
+        )
+        for notification in ranked:
+            actors.setdefault((notification.type, notification.post_id), []).append(
+                notification.actor
+            )
+    return latest, actors

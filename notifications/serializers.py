@@ -1,9 +1,14 @@
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
-from accounts.serializers import UserPublicSerializer
+from accounts.serializers import AuthorSerializer, UserPublicSerializer, author_representation
 from notifications.models import Notification
-from posts.serializers import PostSerializer, timestamp
+from posts.selectors import PostRow, ViewerFlags, viewer_flags
+from posts.serializers import PostSerializer, post_representation, timestamp
+
+Type = Notification.Type
+# The types whose payload names who did it as `actor`.
+WITH_ACTOR = {Type.POST_LIKED, Type.POST_REPOSTED}
 
 
 class _NotificationBase(serializers.ModelSerializer):
@@ -16,6 +21,8 @@ class _NotificationBase(serializers.ModelSerializer):
 
 
 class PostNotificationSerializer(_NotificationBase):
+    """`post.created`, `post.replied` (the reply) and `post.mentioned`."""
+
     post = PostSerializer(read_only=True)
 
     class Meta(_NotificationBase.Meta):
@@ -23,51 +30,113 @@ class PostNotificationSerializer(_NotificationBase):
         read_only_fields = fields
 
 
+class ActorPostNotificationSerializer(_NotificationBase):
+    """`post.liked` and `post.reposted`: who did it, to which of your posts."""
+
+    actor = AuthorSerializer(read_only=True)
+    post = PostSerializer(read_only=True)
+
+    class Meta(_NotificationBase.Meta):
+        fields = [*_NotificationBase.Meta.fields, "actor", "post"]
+        read_only_fields = fields
+
+
 class FollowNotificationSerializer(_NotificationBase):
-    follower = serializers.SerializerMethodField()
+    follower = UserPublicSerializer(read_only=True, source="actor")
 
     class Meta(_NotificationBase.Meta):
         fields = [*_NotificationBase.Meta.fields, "follower"]
         read_only_fields = fields
 
-    def get_follower(self, notification) -> dict:
-        # The counts come annotated by notifications.selectors.with_payload (no queries here).
+
+def notification_body(notification: Notification, *, flags: ViewerFlags, request=None) -> dict:
+    """The type-specific part of a notification (`post`, `actor`, `follower`)."""
+    if notification.type == Type.FOLLOW_CREATED:
+        return {
+            "follower": UserPublicSerializer(notification.actor, context={"request": request}).data
+        }
+    body = {}
+    if notification.type in WITH_ACTOR:
         actor = notification.actor
-        actor.followers_count = notification.actor_followers_count
-        actor.following_count = notification.actor_following_count
-        actor.posts_count = notification.actor_posts_count
-        return UserPublicSerializer(actor, context=self.context).data
+        body["actor"] = author_representation(
+            user_id=actor.pk,
+            username=actor.username,
+            display_name=actor.display_name,
+            avatar=actor.avatar.name,
+            request=request,
+        )
+    body["post"] = post_representation(PostRow.of(notification.post), flags=flags, request=request)
+    return body
 
 
-SERIALIZERS = {
-    Notification.Type.POST_CREATED: PostNotificationSerializer,
-    Notification.Type.FOLLOW_CREATED: FollowNotificationSerializer,
-}
+def render_notifications(notifications, *, request=None, viewer=None, read: bool = True) -> list:
+    """Notifications in the shape of their websocket events (plus `read`), with what the
+    viewer did to their posts: one query for the flags of the whole list."""
+    notifications = list(notifications)
+    viewer = viewer if viewer is not None else getattr(request, "user", None)
+    flags = viewer_flags(
+        viewer=viewer,
+        post_ids={PostRow.of(n.post).original_id for n in notifications if n.post_id},
+    )
+    rendered = []
+    for notification in notifications:
+        item = {
+            "type": notification.type,
+            "id": notification.pk,
+            "created_at": timestamp(notification.created_at),
+        }
+        if read:
+            item["read"] = notification.read
+        item.update(notification_body(notification, flags=flags, request=request))
+        rendered.append(item)
+    return rendered
+
+
+class NotificationListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        return render_notifications(data, request=self.context.get("request"))
 
 
 class NotificationSerializer(serializers.BaseSerializer):
     """A notification in the shape of its websocket event, plus `read`."""
 
+    class Meta:
+        list_serializer_class = NotificationListSerializer
+
     def to_representation(self, instance):
-        return SERIALIZERS[instance.type](instance, context=self.context).data
+        return render_notifications([instance], request=self.context.get("request"))[0]
 
 
 NotificationSchema = PolymorphicProxySerializer(
     component_name="Notification",
     serializers={
-        Notification.Type.POST_CREATED.value: PostNotificationSerializer,
-        Notification.Type.FOLLOW_CREATED.value: FollowNotificationSerializer,
+        Type.POST_CREATED.value: PostNotificationSerializer,
+        Type.FOLLOW_CREATED.value: FollowNotificationSerializer,
+        Type.POST_LIKED.value: ActorPostNotificationSerializer,
+        Type.POST_REPOSTED.value: ActorPostNotificationSerializer,
+        Type.POST_REPLIED.value: PostNotificationSerializer,
+        Type.POST_MENTIONED.value: PostNotificationSerializer,
     },
     resource_type_field_name="type",
 )
 
 
-def notification_event(notification: Notification) -> dict:
-    """The websocket frame for a persisted notification (used by `since` replay)."""
-    data = NotificationSerializer(notification).data
-    data.pop("read", None)
-    data["created_at"] = timestamp(notification.created_at)
-    return data
+def notification_events(notifications, *, viewer) -> list[dict]:
+    """The websocket frames for persisted notifications (`since` replay)."""
+    return render_notifications(notifications, viewer=viewer, read=False)
+
+
+class NotificationGroupSerializer(serializers.Serializer):
+    """Notifications of one type on one post, newest first; `post.created` and
+    `follow.created` are groups of one."""
+
+    type = serializers.ChoiceField(choices=Type.choices)
+    post = PostSerializer(allow_null=True, help_text="Null for `follow.created`.")
+    count = serializers.IntegerField(help_text="How many notifications the group holds.")
+    actors = AuthorSerializer(many=True, help_text="Who did it, up to 3, newest first.")
+    latest_id = serializers.IntegerField(help_text="The id of the group's newest notification.")
+    latest_at = serializers.DateTimeField()
+    unread = serializers.BooleanField(help_text="Whether any of the group is unread.")
 
 
 class NotificationFilterSerializer(serializers.Serializer):

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.NotificationListView.as_view(), name="notification-list"),
     path("read/", views.MarkReadView.as_view(), name="notification-read"),
     path("unread-count/", views.UnreadCountView.as_view(), name="notification-unread-count"),
+    path("groups/", views.NotificationGroupsView.as_view(), name="notification-groups"),
 ]

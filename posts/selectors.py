@@ -1,15 +1,88 @@
-"""Reads of posts and timelines. Every page is one indexed query."""
+"""Reads of posts, threads, interactions, tags and timelines. Every page is one indexed query
+for the posts, plus one for what the viewer did to them."""
 
-from datetime import UTC, datetime
-from typing import NamedTuple
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, F, QuerySet, Value
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
-from posts.models import Post, TimelineEntry
+from posts.models import Bookmark, Hashtag, Like, Post, PostHashtag, TimelineEntry
 from posts.search import filter_by_search
+from posts.text import hashtags as parse_hashtags
+from posts.text import normalise_tag
+
+MAX_ANCESTORS = 100
+TRENDING_WINDOW = timedelta(hours=24)
+TRENDING_SIZE = 10
+
+
+class PostRow(NamedTuple):
+    """A post with what its rendering needs, whether it came from the ORM or from the feed's
+    own SQL (posts.serializers renders both alike)."""
+
+    id: int
+    text: str
+    created_at: datetime
+    author_id: int
+    username: str
+    display_name: str
+    avatar: str
+    reply_to_id: int | None
+    reply_to_username: str | None
+    conversation: int | None
+    reply_count: int
+    like_count: int
+    repost_count: int
+    mentions: list
+    hashtags: list
+    repost_of: "PostRow | None" = None
+
+    @property
+    def post_id(self) -> int:
+        # The feed's cursor key.
+        return self.id
+
+    @property
+    def original_id(self) -> int:
+        return self.repost_of.id if self.repost_of is not None else self.id
+
+    @classmethod
+    def of(cls, post: Post) -> "PostRow":
+        """From a Post fetched with `with_related` (no further queries)."""
+        author = post.author
+        original = post.repost_of if post.repost_of_id else None
+        return cls(
+            post.id,
+            post.text,
+            post.created_at,
+            author.id,
+            author.username,
+            author.display_name,
+            author.avatar.name,
+            post.reply_to_id,
+            post.reply_to_author.username if post.reply_to_author_id else None,
+            post.conversation,
+            post.reply_count,
+            post.like_count,
+            post.repost_count,
+            post.mentions,
+            post.hashtags,
+            cls.of(original) if original is not None else None,
+        )
+
+
+def with_related(queryset: QuerySet[Post]) -> QuerySet[Post]:
+    """Everything a post's rendering reads, joined in the same query."""
+    return queryset.select_related(
+        "author", "reply_to_author", "repost_of__author", "repost_of__reply_to_author"
+    )
 
 
 def post_list(
@@ -19,8 +92,9 @@ def post_list(
     date_from: datetime | None = None,
     date_to: datetime | None = None,
 ) -> QuerySet[Post]:
-    """Posts newest first, filtered by search words, author username and creation time."""
-    queryset = Post.objects.select_related("author")
+    """Posts newest first, filtered by search (words, and `#tags` matched as tags), author
+    username and creation time."""
+    queryset = Post.objects.all()
     if author:
         queryset = queryset.filter(author__in=User.objects.by_username(author).values("pk"))
     if date_from is not None:
@@ -28,51 +102,190 @@ def post_list(
     if date_to is not None:
         queryset = queryset.filter(created_at__lte=date_to)
     if q:
-        queryset = filter_by_search(queryset, q)
-    return queryset.order_by("-id")
+        words = [word for word in q.split() if not word.startswith("#")]
+        for tag in parse_hashtags(" ".join(word for word in q.split() if word.startswith("#"))):
+            queryset = queryset.filter(
+                tag_links__hashtag__in=Hashtag.objects.filter(name=tag).values("pk")
+            )
+        queryset = filter_by_search(queryset, " ".join(words))
+    return with_related(queryset).order_by("-id")
 
 
 def posts_by_username(*, username: str) -> QuerySet[Post]:
-    """One user's posts, newest first (the user is matched in the same query)."""
-    return (
-        Post.objects.select_related("author")
-        .filter(author__in=User.objects.active_by_username(username).values("pk"))
-        .order_by("-id")
-    )
+    """One user's posts, replies and reposts, newest first (the user is matched in the same
+    query)."""
+    return with_related(
+        Post.objects.filter(author__in=User.objects.active_by_username(username).values("pk"))
+    ).order_by("-id")
 
 
 def post_get(*, post_id: int) -> Post | None:
-    return Post.objects.select_related("author").filter(pk=post_id).first()
+    return with_related(Post.objects.filter(pk=post_id)).first()
 
 
-class FeedRow(NamedTuple):
-    """One post of a home timeline, with what its rendering needs of the author."""
+def post_ancestors(*, post: Post) -> list[Post]:
+    """The chain of posts `post` replies to, root first, at most MAX_ANCESTORS. One
+    recursive query walks the chain; it stops at a deleted parent."""
+    if post.reply_to_id is None:
+        return []
+    table = connection.ops.quote_name(Post._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH RECURSIVE chain(id, reply_to_id, depth) AS ("  # noqa: S608
+            f" SELECT id, reply_to_id, 1 FROM {table} WHERE id = %s"
+            f" UNION ALL SELECT p.id, p.reply_to_id, c.depth + 1 FROM {table} p"
+            f" JOIN chain c ON p.id = c.reply_to_id WHERE c.depth < %s"
+            f") SELECT id FROM chain",
+            [post.reply_to_id, MAX_ANCESTORS],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return list(with_related(Post.objects.filter(pk__in=ids)).order_by("id"))
 
-    post_id: int
-    text: str
-    created_at: datetime
-    author_id: int
-    username: str
-    display_name: str
-    avatar: str
+
+def post_replies(*, post: Post) -> QuerySet[Post]:
+    """Direct replies to the post (to its original, for a repost), oldest first."""
+    return with_related(Post.objects.filter(reply_to=post.repost_of_id or post.pk)).order_by("id")
+
+
+def likers_of(*, post: Post) -> QuerySet[User]:
+    """Users who liked the post (its original), newest like first, annotated `like_id`."""
+    return User.objects.filter(is_active=True, likes__post=post.repost_of_id or post.pk).annotate(
+        like_id=F("likes__id")
+    )
+
+
+def reposters_of(*, post: Post) -> QuerySet[User]:
+    """Users who reposted the post (its original), newest first, annotated `repost_id`."""
+    return User.objects.filter(
+        is_active=True, posts__repost_of=post.repost_of_id or post.pk
+    ).annotate(repost_id=F("posts__id"))
+
+
+def bookmarks_of(*, user: User) -> QuerySet[Post]:
+    """The user's bookmarked posts, newest bookmark first, annotated `bookmark_id`."""
+    return with_related(Post.objects.filter(bookmarks__user=user)).annotate(
+        bookmark_id=F("bookmarks__id")
+    )
+
+
+def likes_by(*, username: str) -> QuerySet[Post]:
+    """Posts the user liked, newest like first, annotated `like_id`."""
+    return with_related(
+        Post.objects.filter(likes__user__in=User.objects.active_by_username(username).values("pk"))
+    ).annotate(like_id=F("likes__id"))
+
+
+def tag_posts(*, tag: str) -> QuerySet[Post]:
+    """Posts carrying `#tag` (any case), newest first, annotated `tagged_id` (the post's id,
+    read from the tag's own index so deep pages stay cheap)."""
+    return with_related(
+        Post.objects.filter(
+            tag_links__hashtag__in=Hashtag.objects.filter(name=normalise_tag(tag)).values("pk")
+        )
+    ).annotate(tagged_id=F("tag_links__post_id"))
+
+
+def trending_tags() -> list[dict]:
+    """Up to TRENDING_SIZE tags of the last 24 h, ranked by how many accounts used them,
+    then by posts. Computed at most once a minute (cached)."""
+    result = cache.get("posts:trending")
+    if result is None:
+        since = timezone.now() - TRENDING_WINDOW
+        result = list(
+            PostHashtag.objects.filter(created_at__gte=since)
+            .values(name=F("hashtag__name"))
+            .annotate(posts=Count("post_id"), authors=Count("author_id", distinct=True))
+            .order_by("-authors", "-posts", "name")[:TRENDING_SIZE]
+        )
+        cache.set("posts:trending", result, settings.TRENDING_CACHE_SECONDS)
+    return result
+
+
+class ViewerFlags(NamedTuple):
+    liked: frozenset
+    reposted: frozenset
+    bookmarked: frozenset
+
+
+NO_FLAGS = ViewerFlags(frozenset(), frozenset(), frozenset())
+_LIKED, _REPOSTED, _BOOKMARKED = 1, 2, 3
+
+
+def viewer_flags(*, viewer: User | None, post_ids: set[int]) -> ViewerFlags:
+    """Which of the posts the viewer liked, reposted and bookmarked: one query, whatever the
+    number of posts."""
+    if viewer is None or not viewer.is_authenticated or not post_ids:
+        return NO_FLAGS
+    ids = sorted(post_ids)
+    rows = (
+        Like.objects.filter(user=viewer, post_id__in=ids)
+        .values_list("post_id", Value(_LIKED))
+        .union(
+            Post.objects.filter(author=viewer, repost_of_id__in=ids).values_list(
+                "repost_of_id", Value(_REPOSTED)
+            ),
+            Bookmark.objects.filter(user=viewer, post_id__in=ids).values_list(
+                "post_id", Value(_BOOKMARKED)
+            ),
+            all=True,
+        )
+    )
+    found: dict[int, set] = {_LIKED: set(), _REPOSTED: set(), _BOOKMARKED: set()}
+    for post_id, kind in rows:
+        found[kind].add(post_id)
+    return ViewerFlags(
+        frozenset(found[_LIKED]), frozenset(found[_REPOSTED]), frozenset(found[_BOOKMARKED])
+    )
+
+
+# --- the home timeline ------------------------------------------------------------------
+
+_POST_COLUMNS = (
+    "{p}.id, {p}.text, {p}.created_at, {u}.id, {u}.username, {u}.display_name, {u}.avatar, "
+    "{p}.reply_to_id, {r}.username, {p}.conversation, {p}.reply_count, {p}.like_count, "
+    "{p}.repost_count, {p}.mentions, {p}.hashtags"
+)
+_WIDTH = 15
 
 
 def _feed_sql(bound: str, descending: bool) -> str:
     qn = connection.ops.quote_name
+    posts, users = qn(Post._meta.db_table), qn(User._meta.db_table)
     return (
-        f"SELECT t.post_id, p.text, p.created_at, u.id, u.username, u.display_name, u.avatar "  # noqa: S608
+        f"SELECT {_POST_COLUMNS.format(p='p', u='u', r='ru')}, "  # noqa: S608
+        f"{_POST_COLUMNS.format(p='o', u='ou', r='oru')} "
         f"FROM {qn(TimelineEntry._meta.db_table)} t "
-        f"JOIN {qn(Post._meta.db_table)} p ON p.id = t.post_id "
-        f"JOIN {qn(User._meta.db_table)} u ON u.id = p.author_id "
+        f"JOIN {posts} p ON p.id = t.post_id "
+        f"JOIN {users} u ON u.id = p.author_id "
+        f"LEFT JOIN {users} ru ON ru.id = p.reply_to_author_id "
+        f"LEFT JOIN {posts} o ON o.id = p.repost_of_id "
+        f"LEFT JOIN {users} ou ON ou.id = o.author_id "
+        f"LEFT JOIN {users} oru ON oru.id = o.reply_to_author_id "
         f"WHERE t.user_id = %s {bound} "
         f"ORDER BY t.post_id {'DESC' if descending else 'ASC'} LIMIT %s"
     )
 
 
+def _row(values: tuple[Any, ...]) -> PostRow:
+    return PostRow(
+        *values[:2],
+        _aware(values[2]),
+        *values[3:13],
+        _json(values[13]),
+        _json(values[14]),
+    )
+
+
+def _json(value):
+    # PostgreSQL's jsonb may arrive decoded; SQLite's JSON arrives as text.
+    return json.loads(value) if isinstance(value, str) else value
+
+
 class FeedRows:
     """A user's home timeline as DRF's CursorPagination sees a queryset: it can be ordered by
     `post_id`, bounded by `post_id__lt` / `post_id__gt` and sliced, and each slice is one
-    statement on the (user, post) primary key joined to the post and its author.
+    statement on the (user, post) primary key joined to the post, its author and, for a
+    repost, the original and its author.
 
     The feed is the hottest read. Its SQL is fixed text with bound parameters, which
     PostgreSQL plans once per connection (a prepared statement), and rows come back without
@@ -94,7 +307,7 @@ class FeedRows:
             raise ValueError(f"the feed is bounded by post_id only, not {key}")
         return FeedRows(self.user_id, self.descending, (key[-2:], int(value)))
 
-    def __getitem__(self, window: slice) -> list[FeedRow]:
+    def __getitem__(self, window: slice) -> list[PostRow]:
         if window.start:
             raise ValueError("the feed is paged by keys, never by offset")
         params: list = [self.user_id]
@@ -106,7 +319,13 @@ class FeedRows:
         params.append(window.stop)
         with connection.cursor() as cursor:
             cursor.execute(_feed_sql(bound, self.descending), params)
-            return [FeedRow(*row[:2], _aware(row[2]), *row[3:]) for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+        return [
+            _row(values[:_WIDTH])._replace(
+                repost_of=_row(values[_WIDTH:]) if values[_WIDTH] is not None else None
+            )
+            for values in rows
+        ]
 
 
 def _aware(value) -> datetime:

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from accounts.serializers import AuthorSerializer, author_representation
 from posts.models import Post
+from posts.selectors import NO_FLAGS, PostRow, ViewerFlags, viewer_flags
 
 _timestamp = serializers.DateTimeField()
 
@@ -19,54 +20,133 @@ def timestamp(value) -> str:
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-class PostSerializer(serializers.ModelSerializer):
+class AuthorRefSerializer(serializers.Serializer):
+    """An account named in a post's text."""
+
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class _PostFields(serializers.ModelSerializer):
+    """The fields of a post, for the schema; posts are rendered by `render_posts`."""
+
     author = AuthorSerializer(read_only=True)
+    reply_to = serializers.IntegerField(
+        source="reply_to_id", allow_null=True, help_text="The post this one replies to."
+    )
+    reply_to_username = serializers.CharField(
+        allow_null=True, help_text="The author of the post replied to."
+    )
+    conversation = serializers.IntegerField(help_text="The id of the thread's root post.")
+    reply_count = serializers.IntegerField()
+    like_count = serializers.IntegerField()
+    repost_count = serializers.IntegerField()
+    mentions = AuthorRefSerializer(many=True, help_text="Existing accounts named as @username.")
+    hashtags = serializers.ListField(
+        child=serializers.CharField(), help_text="The #tags, lower-cased, in order of first use."
+    )
+    liked = serializers.BooleanField(
+        help_text="Whether you liked it (the original's, on a repost)."
+    )
+    reposted = serializers.BooleanField(help_text="Whether you reposted it.")
+    bookmarked = serializers.BooleanField(help_text="Whether you bookmarked it.")
 
     class Meta:
         model = Post
-        fields = ["id", "author", "text", "created_at"]
+        fields = [
+            "id",
+            "author",
+            "text",
+            "created_at",
+            "reply_to",
+            "reply_to_username",
+            "conversation",
+            "repost_of",
+            "reply_count",
+            "like_count",
+            "repost_count",
+            "mentions",
+            "hashtags",
+            "liked",
+            "reposted",
+            "bookmarked",
+        ]
         read_only_fields = fields
 
+
+@extend_schema_field(
+    {"type": "object", "nullable": True, "description": "Always null: an original is no repost."}
+)
+class _NoRepostField(serializers.Field):
+    pass
+
+
+class OriginalPostSerializer(_PostFields):
+    """The original of a repost."""
+
+    repost_of = _NoRepostField(read_only=True)
+
+
+class PostListSerializer(serializers.ListSerializer):
+    """A page of posts: what the requester did to them is read once for the whole page."""
+
+    def to_representation(self, data):
+        rows = [item if isinstance(item, PostRow) else PostRow.of(item) for item in data]
+        return render_posts(rows, request=self.context.get("request"))
+
+
+class PostSerializer(_PostFields):
+    repost_of = OriginalPostSerializer(
+        read_only=True, allow_null=True, help_text="The original, when this post is a repost."
+    )
+
+    class Meta(_PostFields.Meta):
+        list_serializer_class = PostListSerializer
+
     def to_representation(self, post):
-        # The declared fields document the shape; it is built directly because feeds,
-        # searches and events render posts by the page.
-        author = post.author
-        return post_representation(
-            post_id=post.id,
-            text=post.text,
-            created_at=post.created_at,
-            author_id=author.id,
-            username=author.username,
-            display_name=author.display_name,
-            avatar=author.avatar.name,
-            request=self.context.get("request"),
-        )
+        row = post if isinstance(post, PostRow) else PostRow.of(post)
+        return render_posts([row], request=self.context.get("request"))[0]
 
 
-def post_representation(
-    *,
-    post_id: int,
-    text: str,
-    created_at,
-    author_id: int,
-    username: str,
-    display_name: str,
-    avatar: str,
-    request=None,
-) -> dict:
-    """A post as the API shows it. Takes plain values so that rows fetched without model
-    instances (the feed's posts.selectors.FeedRow) render exactly as PostSerializer does."""
+def render_posts(rows: list[PostRow], *, request=None, flags: ViewerFlags | None = None) -> list:
+    """Posts as the API shows them, with what the requester did to each: one query for the
+    flags of the whole list (none when `flags` are given or nobody is signed in)."""
+    if flags is None:
+        viewer = getattr(request, "user", None)
+        flags = viewer_flags(viewer=viewer, post_ids={row.original_id for row in rows})
+    return [post_representation(row, flags=flags, request=request) for row in rows]
+
+
+def post_representation(row: PostRow, *, flags: ViewerFlags = NO_FLAGS, request=None) -> dict:
+    """One post as the API shows it. Takes a PostRow, so that rows fetched without model
+    instances (the feed's) render exactly as model instances do."""
+    original = row.repost_of
+    original_id = row.original_id
     return {
-        "id": post_id,
+        "id": row.id,
         "author": author_representation(
-            user_id=author_id,
-            username=username,
-            display_name=display_name,
-            avatar=avatar,
+            user_id=row.author_id,
+            username=row.username,
+            display_name=row.display_name,
+            avatar=row.avatar,
             request=request,
         ),
-        "text": text,
-        "created_at": timestamp(created_at),
+        "text": row.text,
+        "created_at": timestamp(row.created_at),
+        "reply_to": row.reply_to_id,
+        "reply_to_username": row.reply_to_username,
+        "conversation": row.conversation or row.id,
+        "repost_of": (
+            post_representation(original, flags=flags, request=request) if original else None
+        ),
+        "reply_count": row.reply_count,
+        "like_count": row.like_count,
+        "repost_count": row.repost_count,
+        "mentions": row.mentions,
+        "hashtags": row.hashtags,
+        "liked": original_id in flags.liked,
+        "reposted": original_id in flags.reposted,
+        "bookmarked": original_id in flags.bookmarked,
     }
 
 
@@ -75,6 +155,13 @@ class PostCreateSerializer(serializers.Serializer):
         max_length=settings.POST_MAX_LENGTH,
         trim_whitespace=True,
         help_text=f"1 to {settings.POST_MAX_LENGTH} characters after trimming.",
+    )
+    reply_to = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="The id of the post this one replies to.",
     )
 
 
@@ -126,3 +213,9 @@ class PostFilterSerializer(serializers.Serializer):
         if start and end and start > end:
             raise serializers.ValidationError({"from": ["`from` must not be after `to`."]})
         return attrs
+
+
+class TrendingTagSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The tag, lower-cased, without `#`.")
+    posts = serializers.IntegerField(help_text="Posts carrying it in the last 24 h.")
+    authors = serializers.IntegerField(help_text="Accounts that used it in the last 24 h.")

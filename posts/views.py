@@ -3,7 +3,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
 
+from accounts.serializers import UserPublicSerializer
 from accounts.views import UserScopedListView
 from common.pagination import cursor_pagination
 from common.schema import BAD_REQUEST, FORBIDDEN, NOT_FOUND, THROTTLED, UNAUTHORIZED
@@ -12,7 +14,8 @@ from posts.serializers import (
     PostCreateSerializer,
     PostFilterSerializer,
     PostSerializer,
-    post_representation,
+    TrendingTagSerializer,
+    render_posts,
 )
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -77,7 +80,10 @@ class PostListCreateView(generics.ListAPIView):
                 {"Idempotency-Key": ["Ensure this header has no more than 255 characters."]}
             )
         post, created = services.post_create(
-            author=request.user, text=body.validated_data["text"], idempotency_key=key
+            author=request.user,
+            text=body.validated_data["text"],
+            reply_to_id=body.validated_data.get("reply_to"),
+            idempotency_key=key,
         )
         return Response(
             PostSerializer(post, context={"request": request}).data,
@@ -85,14 +91,18 @@ class PostListCreateView(generics.ListAPIView):
         )
 
 
-class PostDetailView(generics.GenericAPIView):
-    serializer_class = PostSerializer
+class PostObjectMixin:
+    """Views of one post named by the URL: unknown or deleted is a 404."""
 
     def get_post(self, pk: int):
         post = selectors.post_get(post_id=pk)
         if post is None:
             raise Http404
         return post
+
+
+class PostDetailView(PostObjectMixin, generics.GenericAPIView):
+    serializer_class = PostSerializer
 
     @extend_schema(
         tags=["posts"],
@@ -143,6 +153,223 @@ class FeedView(generics.ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(
-            [post_representation(**row._asdict(), request=request) for row in page]
+        return self.get_paginated_response(render_posts(page, request=request))
+
+
+@extend_schema(
+    tags=["posts"],
+    summary="The thread above a post",
+    description=f"The chain of posts this one replies to, root first (at most "
+    f"{selectors.MAX_ANCESTORS}); it stops at a deleted post.",
+    responses={200: PostSerializer(many=True), 401: UNAUTHORIZED, 404: NOT_FOUND},
+)
+class AncestorsView(PostObjectMixin, generics.GenericAPIView):
+    serializer_class = PostSerializer
+    pagination_class = None
+
+    def get(self, request, pk: int):
+        ancestors = selectors.post_ancestors(post=self.get_post(pk))
+        return Response(PostSerializer(ancestors, many=True, context={"request": request}).data)
+
+
+class PostScopedListView(PostObjectMixin, generics.ListAPIView):
+    """A list that belongs to the post named in the URL (404 when there is none)."""
+
+    def list(self, request, *args, **kwargs):
+        self.post = self.get_post(self.kwargs["pk"])
+        return super().list(request, *args, **kwargs)
+
+
+@extend_schema(
+    tags=["posts"],
+    summary="Replies to a post",
+    description="Direct replies, oldest first.",
+    responses={200: PostSerializer(many=True), 401: UNAUTHORIZED, 404: NOT_FOUND},
+)
+class RepliesView(PostScopedListView):
+    serializer_class = PostSerializer
+    pagination_class = cursor_pagination("id", newest_first=False)
+
+    def get_queryset(self):
+        return selectors.post_replies(post=self.post)
+
+
+@extend_schema(
+    tags=["interactions"],
+    summary="Who liked a post",
+    description="Newest like first.",
+    responses={200: UserPublicSerializer(many=True), 401: UNAUTHORIZED, 404: NOT_FOUND},
+)
+class LikersView(PostScopedListView):
+    serializer_class = UserPublicSerializer
+    pagination_class = cursor_pagination("like_id")
+
+    def get_queryset(self):
+        return selectors.likers_of(post=self.post)
+
+
+@extend_schema(
+    tags=["interactions"],
+    summary="Who reposted a post",
+    description="Newest repost first.",
+    responses={200: UserPublicSerializer(many=True), 401: UNAUTHORIZED, 404: NOT_FOUND},
+)
+class RepostersView(PostScopedListView):
+    serializer_class = UserPublicSerializer
+    pagination_class = cursor_pagination("repost_id")
+
+    def get_queryset(self):
+        return selectors.reposters_of(post=self.post)
+
+
+def _state(request, post_id: int) -> dict:
+    """The post as the requester now sees it, for the answer of a like, repost or bookmark."""
+    post = selectors.post_get(post_id=post_id)
+    if post is None:
+        raise Http404
+    return PostSerializer(post, context={"request": request}).data
+
+
+class LikeView(PostObjectMixin, APIView):
+    throttle_scope = "like"
+    throttle_classes = [ScopedRateThrottle]
+
+    @extend_schema(
+        tags=["interactions"],
+        summary="Like a post",
+        description="Likes the post (its original, for a repost); `201`, or `200` when you "
+        "liked it already. Answers with the post as you now see it. The author is notified.",
+        request=None,
+        responses={201: PostSerializer, 200: PostSerializer, 429: THROTTLED},
+    )
+    def post(self, request, pk: int):
+        post = self.get_post(pk)
+        like, created = services.like_create(user=request.user, post=post)
+        return Response(
+            _state(request, like.post_id),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    @extend_schema(
+        tags=["interactions"],
+        summary="Take back a like",
+        description="`204` whether or not you liked it.",
+        request=None,
+        responses={204: None},
+    )
+    def delete(self, request, pk: int):
+        services.like_delete(user=request.user, post=self.get_post(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RepostView(PostObjectMixin, APIView):
+    throttle_scope = "repost"
+    throttle_classes = [ScopedRateThrottle]
+
+    @extend_schema(
+        tags=["interactions"],
+        summary="Repost a post",
+        description="Reposts the post (its original, for a repost); `201` with the new repost, "
+        "or `200` with your existing one. Your own posts may be reposted. The repost reaches "
+        "your followers' feeds, except those that already hold the original.",
+        request=None,
+        responses={201: PostSerializer, 200: PostSerializer, 429: THROTTLED},
+    )
+    def post(self, request, pk: int):
+        repost, created = services.repost_create(user=request.user, post=self.get_post(pk))
+        return Response(
+            _state(request, repost.pk),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        tags=["interactions"],
+        summary="Undo your repost",
+        description="Deletes your repost of the post; `204` whether or not there was one.",
+        request=None,
+        responses={204: None},
+    )
+    def delete(self, request, pk: int):
+        services.repost_delete(user=request.user, post=self.get_post(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BookmarkView(PostObjectMixin, APIView):
+    @extend_schema(
+        tags=["interactions"],
+        summary="Bookmark a post",
+        description="Private: nobody else ever sees your bookmarks. `201`, or `200` when "
+        "bookmarked already.",
+        request=None,
+        responses={201: PostSerializer, 200: PostSerializer},
+    )
+    def post(self, request, pk: int):
+        bookmark, created = services.bookmark_create(user=request.user, post=self.get_post(pk))
+        return Response(
+            _state(request, bookmark.post_id),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        tags=["interactions"],
+        summary="Remove a bookmark",
+        request=None,
+        responses={204: None},
+    )
+    def delete(self, request, pk: int):
+        services.bookmark_delete(user=request.user, post=self.get_post(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    tags=["interactions"],
+    summary="Your bookmarks",
+    description="Newest bookmark first. Only you see them.",
+    responses={200: PostSerializer(many=True), 401: UNAUTHORIZED},
+)
+class BookmarksView(generics.ListAPIView):
+    serializer_class = PostSerializer
+    pagination_class = cursor_pagination("bookmark_id")
+
+    def get_queryset(self):
+        return selectors.bookmarks_of(user=self.request.user)
+
+
+@extend_schema(
+    tags=["interactions"],
+    summary="Posts a user liked",
+    description="Newest like first.",
+    responses={200: PostSerializer(many=True), 401: UNAUTHORIZED, 404: NOT_FOUND},
+)
+class UserLikesView(UserScopedListView):
+    serializer_class = PostSerializer
+    pagination_class = cursor_pagination("like_id")
+
+    def get_queryset(self):
+        return selectors.likes_by(username=self.kwargs["username"])
+
+
+@extend_schema(
+    tags=["tags"],
+    summary="Posts with a hashtag",
+    description="Posts carrying `#tag`, in any case (with or without the `#`), newest first.",
+    responses={200: PostSerializer(many=True), 401: UNAUTHORIZED},
+)
+class TagPostsView(generics.ListAPIView):
+    serializer_class = PostSerializer
+    pagination_class = cursor_pagination("tagged_id")
+
+    def get_queryset(self):
+        return selectors.tag_posts(tag=self.kwargs["tag"])
+
+
+@extend_schema(
+    tags=["tags"],
+    summary="Trending hashtags",
+    description="Up to 10 tags used in the last 24 hours, ranked by how many accounts used "
+    "them, then by how many posts carry them. Recounted at most once a minute.",
+    responses={200: TrendingTagSerializer(many=True), 401: UNAUTHORIZED},
+)
+class TrendingTagsView(APIView):
+    def get(self, request):
+        return Response(TrendingTagSerializer(selectors.trending_tags(), many=True).data)

@@ -5,8 +5,10 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import User
 from common.testing import client_for, make_user
 from follows.models import Follow
+from follows.services import follow_create
 from notifications.models import Notification
 from posts.models import Post, TimelineEntry
+from posts.services import post_create
 
 pytestmark = pytest.mark.django_db
 
@@ -108,11 +110,11 @@ def test_delete_me_removes_everything_of_the_account(user, other):
 
 
 def test_public_profile_has_counts_and_no_private_fields(api, other, user):
-    Follow.objects.create(follower=user, followee=other)
+    follow_create(follower=user, followee=other)
     third = make_user("carol")
-    Follow.objects.create(follower=third, followee=other)
-    Follow.objects.create(follower=other, followee=third)
-    Post.objects.create(author=other, text="one")
+    follow_create(follower=third, followee=other)
+    follow_create(follower=other, followee=third)
+    post_create(author=other, text="one")
     response = api.get("/api/users/BOB/")
     assert response.status_code == 200
     body = response.json()

@@ -30,11 +30,11 @@ def author_post_follow():
 
 
 def test_a_page_for_a_deleted_post_writes_nothing(author_post_follow):
-    author, post, follow = author_post_follow
-    post_id, posted_at = post.pk, post.created_at
+    _, post, follow = author_post_follow
+    post_id = post.pk
     Post.objects.filter(pk=post_id).delete()
 
-    rows, _ = _fanout_batch(post_id, author.pk, posted_at, [(follow.pk, follow.follower_id)])
+    rows, _ = _fanout_batch(post, [(follow.pk, follow.follower_id)])
 
     assert rows == []
     assert not Notification.objects.filter(post_id=post_id).exists()

@@ -147,4 +147,5 @@ def test_inbox_query_count_does_not_grow_with_page_size(user, other):
             body = client.get(INBOX, {"page_size": size}).json()
         assert len(body["results"]) == size
         counts.append(len(queries))
-    assert counts[0] == counts[1] <= 2
+    # The account, the page, and what the viewer did to the page's posts.
+    assert counts[0] == counts[1] <= 3

@@ -247,8 +247,9 @@ async def test_a_slow_client_drops_frames_without_blocking_others(monkeypatch):
 def test_live_batches_become_one_frame_per_recipient():
     from notifications import live
 
-    message = live.post_created(
-        post={"id": 7, "text": "hi"},
+    message = live.notification(
+        event="post.created",
+        body={"post": {"id": 7, "text": "hi"}},
         created_at="2026-11-27T18:20:00Z",
         recipients=[[1, 10], [2, 11]],
     )

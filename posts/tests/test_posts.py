@@ -226,7 +226,8 @@ def test_query_count_does_not_grow_with_page_size(api, user, other, path):
 
     Post.objects.bulk_create([Post(author=other, text=f"word {i}") for i in range(120)])
     follow_create(follower=user, followee=other)
-    assert _queries(api, path, 1) == _queries(api, path, 100) <= 2
+    # The account, the page, and what the viewer did to the page's posts.
+    assert _queries(api, path, 1) == _queries(api, path, 100) <= 3
 
 
 def test_search_query_count(api, other):
@@ -236,7 +237,7 @@ def test_search_query_count(api, other):
         assert len(api.get(path, {"page_size": 1}).json()["results"]) == 1
     with CaptureQueriesContext(connection) as large:
         assert len(api.get(path, {"page_size": 100}).json()["results"]) == 100
-    assert len(small) == len(large) <= 2
+    assert len(small) == len(large) <= 3
 
 
 @pytest.mark.throttled
