@@ -1,6 +1,6 @@
 """Reads of the notification inbox."""
 
-from django.db.models import Case, Count, F, Max, Q, QuerySet, When, Window
+from django.db.models import BigIntegerField, Case, Count, F, Max, Q, QuerySet, When, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import User
@@ -52,7 +52,13 @@ def notification_groups(*, user: User) -> QuerySet:
     unread_count}`, newest group first (by `latest_id`, the cursor key)."""
     return (
         Notification.objects.filter(recipient=user)
-        .annotate(group_post=Case(When(type__in=SINGLE_TYPES, then=-F("id")), default=F("post_id")))
+        .annotate(
+            group_post=Case(
+                When(type__in=SINGLE_TYPES, then=-F("id")),
+                default=F("post_id"),
+                output_field=BigIntegerField(),
+            )
+        )
         .values("type", "group_post")
         .annotate(
             latest_id=Max("id"),

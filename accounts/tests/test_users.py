@@ -315,3 +315,40 @@ def test_django_admin_deletes_through_the_services(admin_user, user, other, clie
     # Rows are created and changed only through the product.
     assert client.get("/admin/posts/post/add/").status_code == 403
     assert client.get("/admin/follows/follow/add/").status_code == 403
+
+
+def test_django_admin_shows_interactions_and_tags_and_deletes_keep_counts_exact(
+    admin_user, user, other, client
+):
+    from posts.models import Bookmark, Like
+    from posts.services import bookmark_create, like_create, post_create, repost_create
+
+    post, _ = post_create(author=other, text="admin sees #Moderation")
+    second, _ = post_create(author=other, text="another #moderation post")
+    like_create(user=user, post=post)
+    like_create(user=user, post=second)
+    bookmark_create(user=user, post=post)
+    repost_create(user=user, post=post)
+    client.force_login(admin_user)
+    for model in ("posts/like", "posts/bookmark", "posts/hashtag"):
+        assert client.get(f"/admin/{model}/").status_code == 200, model
+    assert b"moderation" in client.get("/admin/posts/hashtag/", {"q": "MODER"}).content
+    assert b"alice" in client.get("/admin/posts/like/", {"q": "alice"}).content
+    tagged = client.get("/admin/posts/post/", {"tag": "#Moderation"}).content
+    assert b"admin sees" in tagged and b"another" in tagged
+    reposts = client.get("/admin/posts/post/", {"kind": "repost"}).content
+    assert f"(repost of {post.pk})".encode() in reposts
+    # Deleting a like in the admin is an unlike; deleting posts in bulk keeps counts exact.
+    like = Like.objects.get(post=post)
+    assert client.post(f"/admin/posts/like/{like.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert Post.objects.get(pk=post.pk).like_count == 0
+    response = client.post(
+        "/admin/posts/post/",
+        {"action": "delete_selected", "_selected_action": [post.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not Post.objects.filter(pk=post.pk).exists()
+    assert not Bookmark.objects.exists()
+    assert User.objects.get(pk=user.pk).posts_count == 0  # the repost went with the original
+    assert User.objects.get(pk=other.pk).posts_count == 1
+    assert Post.objects.get(pk=second.pk).like_count == 1
