@@ -53,8 +53,24 @@ def publish(kind: str, **fields: int) -> bool:
 
 def publish_on_commit(kind: str, **fields: int) -> None:
     """Publish once the current transaction commits (at once outside one). A failed publish
-    never turns the committed write into an error."""
-    transaction.on_commit(lambda: publish(kind, **fields), robust=True)
+    never turns the committed write into an error, and loses nothing: with a broker, the
+    event is written to the outbox in the caller's transaction and removed once the broker
+    confirmed it; the worker's sweeper publishes what a broker outage left there."""
+    from common import transport
+
+    if not transport.is_durable():
+        # Handled in this process: handing over cannot fail.
+        transaction.on_commit(lambda: publish(kind, **fields), robust=True)
+        return
+    from common.models import OutboxEvent
+
+    row = OutboxEvent.objects.create(kind=kind, fields=fields)
+
+    def hand_over() -> None:
+        if publish(kind, **fields):
+            OutboxEvent.objects.filter(pk=row.pk).delete()
+
+    transaction.on_commit(hand_over, robust=True)
 
 
 async def handle(message: dict) -> dict:

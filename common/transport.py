@@ -239,8 +239,13 @@ def _dispatch_in_process(message: dict) -> bool:
 # --- public API --------------------------------------------------------------------------
 
 
+def is_durable() -> bool:
+    """Whether messages go to the broker (and may fail to), rather than to this process."""
+    return bool(settings.RABBITMQ_URL) and not settings.FANOUT_EAGER
+
+
 def publish(message: dict) -> bool:
     """Hand a fan-out message to the configured transport; True once it is safely handed over."""
-    if settings.RABBITMQ_URL and not settings.FANOUT_EAGER:
+    if is_durable():
         return publisher().publish(message)
     return _dispatch_in_process(message)

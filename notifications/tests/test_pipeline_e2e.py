@@ -299,6 +299,56 @@ async def test_broker_outage_loses_nothing(stack, broker, tmp_path):
         await proxy.cut()
 
 
+async def test_likes_during_a_broker_outage_are_notified_once_it_is_back(stack, broker):
+    """Events other than a post's own (here post.liked and post.unliked) wait in the outbox
+    while the broker is unreachable; the worker's sweeper hands them over once it is back."""
+    from common.models import OutboxEvent
+
+    parsed = urlparse(broker)
+    proxy = TcpProxy(parsed.hostname, parsed.port or 5672)
+    await proxy.start()
+    stack.broker = broker.replace(
+        f"{parsed.hostname}:{parsed.port or 5672}", f"127.0.0.1:{proxy.port}"
+    )
+    author, fans = await author_with_followers(2)
+    author_token, keeps, changes_mind = await tokens_for(author, *fans)
+    _, api = await start_stack(stack)
+    run = run_with_logs(stack)
+
+    async def scenario():
+        status, post = await ahttp("POST", f"{api}/api/posts/", author_token, {"text": "like?"})
+        assert status == 201
+        await proxy.cut()
+        like = f"{api}/api/posts/{post['id']}/like/"
+        assert (await ahttp("POST", like, keeps))[0] == 201
+        assert (await ahttp("POST", like, changes_mind))[0] == 201
+        assert (await ahttp("DELETE", like, changes_mind))[0] == 204
+        assert await sync_to_async(OutboxEvent.objects.count)() == 3
+        await proxy.restore()
+
+        async def swept():
+            return await sync_to_async(OutboxEvent.objects.count)() == 0
+
+        await wait_for(swept, 60, message="the outbox was not swept")
+        liked = sync_to_async(
+            lambda: list(
+                Notification.objects.filter(recipient=author, type="post.liked").values_list(
+                    "actor_id", flat=True
+                )
+            )
+        )
+
+        async def notified():
+            return await liked() == [fans[0].pk]
+
+        await wait_for(notified, 30, message="the like made during the outage was not notified")
+
+    try:
+        await run(scenario())
+    finally:
+        await proxy.cut()
+
+
 async def test_worker_killed_mid_fanout_loses_and_duplicates_nothing(stack):
     author, fans = await author_with_followers(1500)
     (author_token,) = await tokens_for(author)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from common import events
 from common.logging import new_request_id, request_id_var
+from common.models import OutboxEvent
 from common.transport import declare_posts_queue
 from posts.models import Post
 
@@ -54,6 +55,30 @@ def sweep_unpublished(publish, grace: float, limit: int = SWEEP_BATCH) -> tuple[
                 break
             published.append(post_id)
         Post.objects.filter(id__in=published).update(published_at=timezone.now())
+    return len(published), len(claimed)
+
+
+def sweep_outbox(publish, grace: float, limit: int = SWEEP_BATCH) -> tuple[int, int]:
+    """Publish events older than `grace` seconds that a broker outage left in the outbox,
+    and delete them; return `(published, claimed)`. As `sweep_unpublished`: one transaction
+    locks the rows (skipping another worker's), publishes each through `publish(message)`
+    and deletes what went out; a sweep that dies half-way leaves them for the next."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=grace)
+    with transaction.atomic():
+        claimed = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(created_at__lt=cutoff)
+            .order_by("id")[:limit]
+        )
+        published = []
+        for event in claimed:
+            try:
+                publish({"type": event.kind, **event.fields})
+            except Exception:
+                logger.warning("sweep interrupted: broker unavailable", exc_info=True)
+                break
+            published.append(event.pk)
+        OutboxEvent.objects.filter(pk__in=published).delete()
     return len(published), len(claimed)
 
 
@@ -215,10 +240,10 @@ class Worker:
                 logger.exception("sweep failed")
             await asyncio.sleep(self.sweep_interval)
 
-    async def _publish_post(self, post_id: int) -> None:
+    async def _publish(self, message: dict) -> None:
         await self.channel.default_exchange.publish(
             aio_pika.Message(
-                json.dumps({"type": "post.created", "post_id": post_id}).encode(),
+                json.dumps(message).encode(),
                 content_type="application/json",
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             ),
@@ -227,31 +252,41 @@ class Worker:
         )
 
     async def sweep(self) -> int:
-        """Publish posts that a broker outage left unpublished."""
+        """Publish posts that a broker outage left unpublished, and the events it left in
+        the outbox."""
         loop = asyncio.get_running_loop()
 
-        def publish(post_id: int) -> None:
+        def publish(message: dict) -> None:
             # Called from the sweep's database thread, waiting for this loop's publish.
-            future = asyncio.run_coroutine_threadsafe(self._publish_post(post_id), loop)
+            future = asyncio.run_coroutine_threadsafe(self._publish(message), loop)
             future.result(settings.PUBLISH_TIMEOUT + 1)
 
-        sweep_batch = database_sync_to_async(sweep_unpublished, thread_sensitive=False)
-        total = 0
-        while True:
-            published, claimed = await sweep_batch(publish, self.sweep_grace)
-            total += published
-            if published < claimed or claimed < SWEEP_BATCH:
-                break
-        if total:
-            logger.info("sweep republished posts", extra={"posts": total})
-        return total
+        def publish_post(post_id: int) -> None:
+            publish({"type": "post.created", "post_id": post_id})
+
+        counts = {}
+        for name, sweeper, publisher in [
+            ("posts", sweep_unpublished, publish_post),
+            ("events", sweep_outbox, publish),
+        ]:
+            sweep_batch = database_sync_to_async(sweeper, thread_sensitive=False)
+            counts[name] = 0
+            while True:
+                published, claimed = await sweep_batch(publisher, self.sweep_grace)
+                counts[name] += published
+                if published < claimed or claimed < SWEEP_BATCH:
+                    break
+        if any(counts.values()):
+            logger.info("sweep republished", extra=counts)
+        return sum(counts.values())
 
 
 class Command(BaseCommand):
     help = (
         "Consume the posts queue (POSTS_QUEUE on RABBITMQ_URL): write each post into its "
         "author's followers' timelines and inboxes, then send their live events. Any number of "
-        "workers may run. Also republishes posts that a broker outage left unpublished."
+        "workers may run. Also republishes posts and events that a broker outage left "
+        "unpublished."
     )
 
     def add_arguments(self, parser):
