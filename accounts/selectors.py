@@ -6,9 +6,18 @@ from django.db.models import QuerySet
 from accounts.models import User
 
 
-def user_profile(*, username: str) -> User | None:
-    """The active user with that username (any case); None when unknown."""
-    return User.objects.active_by_username(username).first()
+def visible_users(viewer: User | None = None) -> QuerySet[User]:
+    """Active accounts, less those that block `viewer` (to whom they answer 404)."""
+    users = User.objects.filter(is_active=True)
+    if viewer is not None and viewer.is_authenticated:
+        users = users.exclude(blocks_made__blocked=viewer)
+    return users
+
+
+def user_profile(*, username: str, viewer: User | None = None) -> User | None:
+    """The active user with that username (any case), unless they block `viewer`; None
+    when unknown."""
+    return visible_users(viewer).by_username(username).first()
 
 
 def user_with_counts(*, user: User) -> User:
@@ -26,5 +35,5 @@ def user_for_admin(*, username: str) -> User | None:
     return User.objects.by_username(username).first()
 
 
-def user_exists(*, username: str) -> bool:
-    return User.objects.active_by_username(username).exists()
+def user_exists(*, username: str, viewer: User | None = None) -> bool:
+    return visible_users(viewer).by_username(username).exists()

@@ -1,5 +1,7 @@
 """Locks shared by several apps."""
 
+import zlib
+
 from django.db import connection
 
 
@@ -15,3 +17,19 @@ def author_fanout_lock(author_id: int, *, shared: bool) -> None:
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {function}(%s)", [author_id])
+
+
+_PAIR_NAMESPACE = 1
+
+
+def pair_lock(first_id: int, second_id: int) -> None:
+    """Within a transaction, order writes about one pair of accounts (a follow and a block
+    between them), whichever way round: the second waits for the first to commit. A
+    transaction-scoped advisory lock in the two-key space, apart from the authors' locks.
+    PostgreSQL only."""
+    if connection.vendor != "postgresql":
+        return
+    low, high = sorted((first_id, second_id))
+    key = zlib.crc32(f"{low}:{high}".encode()) - 2**31  # a 32-bit signed key
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PAIR_NAMESPACE, key])

@@ -22,13 +22,14 @@ from datetime import datetime
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.serializers import UserPublicSerializer, author_representation
 from common import events
 from common.locks import author_fanout_lock
-from follows.models import Follow
+from follows.models import Block, Follow, Mute
 from notifications import live
 from notifications.models import Notification
 from posts.models import Like, Post, TimelineEntry
@@ -76,11 +77,38 @@ def _follower_page(
     return list(follows.order_by("id").values_list("id", "follower_id")[:size])
 
 
+def _authors(post: Post) -> list[int]:
+    """The accounts whose content a post shows: its author, and a repost's original's."""
+    return [post.author_id] + ([post.repost_of.author_id] if post.repost_of_id else [])
+
+
 def _audience(post: Post) -> tuple[str, list]:
     """The SQL condition (on the follows row `f`) that narrows a post's followers to those
-    whose timeline and inbox it enters, with its parameters."""
+    whose timeline and inbox it enters, with its parameters. Read inside each page's
+    transaction, under the author's lock, so a block or a mute committed before the page
+    applies to it (and one committed after cleans up what it wrote)."""
     qn = connection.ops.quote_name
     sql, params = "", []
+    authors = _authors(post)
+    # Most authors are blocked and muted by nobody: one indexed look-up each spares every
+    # row its anti-joins.
+    if Block.objects.filter(Q(blocked_id__in=authors) | Q(blocker_id__in=authors)).exists():
+        marks = ", ".join(["%s"] * len(authors))
+        blocks = qn(Block._meta.db_table)
+        sql += (
+            f" AND NOT EXISTS (SELECT 1 FROM {blocks} b WHERE "  # noqa: S608
+            f"(b.blocker_id = f.follower_id AND b.blocked_id IN ({marks})) OR "
+            f"(b.blocked_id = f.follower_id AND b.blocker_id IN ({marks})))"
+        )
+        params += authors + authors
+    if Mute.objects.active().filter(muted_id__in=authors).exists():
+        marks = ", ".join(["%s"] * len(authors))
+        sql += (
+            f" AND NOT EXISTS (SELECT 1 FROM {qn(Mute._meta.db_table)} m "  # noqa: S608
+            f"WHERE m.muter_id = f.follower_id AND m.muted_id IN ({marks}) "
+            "AND (m.expires_at IS NULL OR m.expires_at > %s))"
+        )
+        params += [*authors, timezone.now()]
     if post.reply_to_author_id is not None and post.reply_to_author_id != post.author_id:
         # A reply: only for followers who also follow the account replied to (or are it).
         sql += (
@@ -179,7 +207,11 @@ def _single_notifications(post: Post) -> list[tuple[Notification, dict]]:
         author_fanout_lock(author.pk, shared=True)
         if not Post.objects.filter(pk=post.pk).exists():
             return []
+        # Nobody hears from an account they block, are blocked by, or mute.
+        unwanted = _unwelcome(author.pk, {recipient for recipient, _, _ in wanted})
         for recipient_id, kind, subject in wanted:
+            if recipient_id in unwanted:
+                continue
             notification, _ = Notification.objects.get_or_create(
                 recipient_id=recipient_id, type=kind, actor_id=author.pk, post_id=subject.pk
             )
@@ -188,6 +220,19 @@ def _single_notifications(post: Post) -> list[tuple[Notification, dict]]:
                 body = {"actor": _author(author), **body}
             made.append((notification, body))
     return made
+
+
+def _unwelcome(actor_id: int, recipients: set[int]) -> set[int]:
+    """Those of `recipients` who must not be told of what `actor_id` did: a block either
+    way, or a mute in force."""
+    blocked = Block.objects.filter(
+        Q(blocker_id__in=recipients, blocked_id=actor_id)
+        | Q(blocked_id__in=recipients, blocker_id=actor_id)
+    ).values_list("blocker_id", "blocked_id")
+    muting = Mute.objects.active().filter(muter_id__in=recipients, muted_id=actor_id)
+    return {a if a != actor_id else b for a, b in blocked} | set(
+        muting.values_list("muter_id", flat=True)
+    )
 
 
 async def _send_single(made: list[tuple[Notification, dict]]) -> int:
@@ -215,6 +260,10 @@ async def fanout_post(post_id: int) -> dict:
         logger.info("fan-out skipped: post is gone", extra={"post_id": post_id})
         return {"post_id": post_id, "recipients": 0, "skipped": True}
     post, payload = snapshot
+    if not post.author.is_active or (post.repost_of_id and not post.repost_of.author.is_active):
+        # A suspended account's pending fan-out is dropped: nothing goes out in its name.
+        logger.info("fan-out skipped: author suspended", extra={"post_id": post_id})
+        return {"post_id": post_id, "recipients": 0, "skipped": True}
     single = await database_sync_to_async(_single_notifications)(post)
     single_sent = await _send_single(single)
     # Pages are written by FANOUT_WRITERS transactions at once (each on its own connection),
@@ -300,13 +349,15 @@ def _like_notification(like_id: int) -> tuple[Notification, dict] | None:
     if like is None:
         return None
     post = with_related(Post.objects.filter(pk=like.post_id)).first()
-    if post is None or post.author_id == like.user_id:
+    if post is None or post.author_id == like.user_id or not like.user.is_active:
         return None
     with transaction.atomic():
         # As in a fan-out page: a deletion of the post waits for this row, then removes it.
         author_fanout_lock(post.author_id, shared=True)
         if not Like.objects.filter(pk=like_id).exists():
             return None  # taken back meanwhile
+        if _unwelcome(like.user_id, {post.author_id}):
+            return None
         notification, _ = Notification.objects.get_or_create(
             recipient_id=post.author_id,
             type=Type.POST_LIKED,

@@ -4,6 +4,7 @@ from django.db.models import BigIntegerField, Case, Count, F, Max, Q, QuerySet, 
 from django.db.models.functions import RowNumber
 
 from accounts.models import User
+from follows.selectors import hide_blocked
 from notifications.models import Notification
 
 Type = Notification.Type
@@ -24,11 +25,21 @@ def with_payload(queryset: QuerySet[Notification]) -> QuerySet[Notification]:
     )
 
 
+def inbox(user: User) -> QuerySet[Notification]:
+    """The user's notifications that may be shown: none from a suspended account (they come
+    back when it is reinstated) nor across a block."""
+    return hide_blocked(
+        Notification.objects.filter(recipient=user, actor__is_active=True),
+        viewer=user,
+        field="actor",
+    )
+
+
 def notifications_for(
     *, user: User, since: int | None = None, unread: bool = False
 ) -> QuerySet[Notification]:
     """The user's notifications, newest first; only those after `since`, or only unread."""
-    queryset = Notification.objects.filter(recipient=user)
+    queryset = inbox(user)
     if since is not None:
         queryset = queryset.filter(id__gt=since)
     if unread:
@@ -36,14 +47,14 @@ def notifications_for(
     return with_payload(queryset).order_by("-id")
 
 
-def notifications_after(*, user_id: int, after: int, limit: int) -> list[Notification]:
+def notifications_after(*, user: User, after: int, limit: int) -> list[Notification]:
     """Up to `limit` notifications with id > `after`, oldest first (websocket replay)."""
-    queryset = Notification.objects.filter(recipient_id=user_id, id__gt=after).order_by("id")
+    queryset = inbox(user).filter(id__gt=after).order_by("id")
     return list(with_payload(queryset)[:limit])
 
 
 def unread_count(*, user: User) -> int:
-    return Notification.objects.filter(recipient=user, read=False).count()
+    return inbox(user).filter(read=False).count()
 
 
 def notification_groups(*, user: User) -> QuerySet:
@@ -51,7 +62,7 @@ def notification_groups(*, user: User) -> QuerySet:
     notification for the others, as dicts `{type, group_post, latest_id, count, latest_at,
     unread_count}`, newest group first (by `latest_id`, the cursor key)."""
     return (
-        Notification.objects.filter(recipient=user)
+        inbox(user)
         .annotate(
             group_post=Case(
                 When(type__in=SINGLE_TYPES, then=-F("id")),

@@ -1,5 +1,7 @@
 """Writes to the notification inbox."""
 
+from django.db.models import Q
+
 from accounts.models import User
 from common import events
 from notifications.models import Notification
@@ -21,3 +23,17 @@ def notifications_mark_read(*, user: User, up_to: int | None = None) -> int:
     if up_to is not None:
         queryset = queryset.filter(id__lte=up_to)
     return queryset.update(read=True)
+
+
+def notifications_forget_between(*, first: User, second: User) -> int:
+    """Delete what each of the two accounts was notified of the other (a block)."""
+    deleted, _ = Notification.objects.filter(
+        Q(recipient=first, actor=second) | Q(recipient=second, actor=first)
+    ).delete()
+    return deleted
+
+
+def notifications_forget_from(*, recipient: User, actor: User) -> int:
+    """Delete what `recipient` was notified of `actor` (a mute)."""
+    deleted, _ = Notification.objects.filter(recipient=recipient, actor=actor).delete()
+    return deleted

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
+from follows.selectors import hide_blocked
 from posts.models import Bookmark, Hashtag, Like, Post, PostHashtag, TimelineEntry
 from posts.search import filter_by_search
 from posts.text import hashtags as parse_hashtags
@@ -85,8 +86,20 @@ def with_related(queryset: QuerySet[Post]) -> QuerySet[Post]:
     )
 
 
+def visible(queryset: QuerySet[Post], viewer: User | None = None) -> QuerySet[Post]:
+    """The posts anyone may see: by active authors (a suspended account's posts, and reposts
+    of them, are hidden until it is reinstated); for `viewer`, also none by or of an account
+    that blocks them or that they block. Every list of posts goes through here."""
+    queryset = queryset.filter(author__is_active=True).exclude(repost_of__author__is_active=False)
+    if viewer is not None and viewer.is_authenticated:
+        queryset = hide_blocked(queryset, viewer=viewer, field="author")
+        queryset = hide_blocked(queryset, viewer=viewer, field="repost_of__author")
+    return queryset
+
+
 def post_list(
     *,
+    viewer: User | None = None,
     q: str = "",
     author: str = "",
     date_from: datetime | None = None,
@@ -108,22 +121,26 @@ def post_list(
                 tag_links__hashtag__in=Hashtag.objects.filter(name=tag).values("pk")
             )
         queryset = filter_by_search(queryset, " ".join(words))
-    return with_related(queryset).order_by("-id")
+    return with_related(visible(queryset, viewer)).order_by("-id")
 
 
-def posts_by_username(*, username: str) -> QuerySet[Post]:
+def posts_by_username(*, username: str, viewer: User | None = None) -> QuerySet[Post]:
     """One user's posts, replies and reposts, newest first (the user is matched in the same
     query)."""
     return with_related(
-        Post.objects.filter(author__in=User.objects.active_by_username(username).values("pk"))
+        visible(
+            Post.objects.filter(author__in=User.objects.active_by_username(username).values("pk")),
+            viewer,
+        )
     ).order_by("-id")
 
 
-def post_get(*, post_id: int) -> Post | None:
-    return with_related(Post.objects.filter(pk=post_id)).first()
+def post_get(*, post_id: int, viewer: User | None = None) -> Post | None:
+    """The post, if `viewer` may see it (any active author's when no viewer is given)."""
+    return with_related(visible(Post.objects.filter(pk=post_id), viewer)).first()
 
 
-def post_ancestors(*, post: Post) -> list[Post]:
+def post_ancestors(*, post: Post, viewer: User | None = None) -> list[Post]:
     """The chain of posts `post` replies to, root first, at most MAX_ANCESTORS. One
     recursive query walks the chain; it stops at a deleted parent."""
     if post.reply_to_id is None:
@@ -139,50 +156,52 @@ def post_ancestors(*, post: Post) -> list[Post]:
             [post.reply_to_id, MAX_ANCESTORS],
         )
         ids = [row[0] for row in cursor.fetchall()]
-    return list(with_related(Post.objects.filter(pk__in=ids)).order_by("id"))
+    return list(with_related(visible(Post.objects.filter(pk__in=ids), viewer)).order_by("id"))
 
 
-def post_replies(*, post: Post) -> QuerySet[Post]:
+def post_replies(*, post: Post, viewer: User | None = None) -> QuerySet[Post]:
     """Direct replies to the post (to its original, for a repost), oldest first."""
-    return with_related(Post.objects.filter(reply_to=post.repost_of_id or post.pk)).order_by("id")
+    replies = Post.objects.filter(reply_to=post.repost_of_id or post.pk)
+    return with_related(visible(replies, viewer)).order_by("id")
 
 
-def likers_of(*, post: Post) -> QuerySet[User]:
+def _visible_users(users: QuerySet[User], viewer: User | None) -> QuerySet[User]:
+    if viewer is not None and viewer.is_authenticated:
+        users = hide_blocked(users, viewer=viewer, field="pk")
+    return users
+
+
+def likers_of(*, post: Post, viewer: User | None = None) -> QuerySet[User]:
     """Users who liked the post (its original), newest like first, annotated `like_id`."""
-    return User.objects.filter(is_active=True, likes__post=post.repost_of_id or post.pk).annotate(
-        like_id=F("likes__id")
-    )
+    users = User.objects.filter(is_active=True, likes__post=post.repost_of_id or post.pk)
+    return _visible_users(users, viewer).annotate(like_id=F("likes__id"))
 
 
-def reposters_of(*, post: Post) -> QuerySet[User]:
+def reposters_of(*, post: Post, viewer: User | None = None) -> QuerySet[User]:
     """Users who reposted the post (its original), newest first, annotated `repost_id`."""
-    return User.objects.filter(
-        is_active=True, posts__repost_of=post.repost_of_id or post.pk
-    ).annotate(repost_id=F("posts__id"))
+    users = User.objects.filter(is_active=True, posts__repost_of=post.repost_of_id or post.pk)
+    return _visible_users(users, viewer).annotate(repost_id=F("posts__id"))
 
 
 def bookmarks_of(*, user: User) -> QuerySet[Post]:
     """The user's bookmarked posts, newest bookmark first, annotated `bookmark_id`."""
-    return with_related(Post.objects.filter(bookmarks__user=user)).annotate(
-        bookmark_id=F("bookmarks__id")
-    )
+    bookmarked = Post.objects.filter(bookmarks__user=user)
+    return with_related(visible(bookmarked, user)).annotate(bookmark_id=F("bookmarks__id"))
 
 
-def likes_by(*, username: str) -> QuerySet[Post]:
+def likes_by(*, username: str, viewer: User | None = None) -> QuerySet[Post]:
     """Posts the user liked, newest like first, annotated `like_id`."""
-    return with_related(
-        Post.objects.filter(likes__user__in=User.objects.active_by_username(username).values("pk"))
-    ).annotate(like_id=F("likes__id"))
+    liker = User.objects.active_by_username(username).values("pk")
+    liked = Post.objects.filter(likes__user__in=liker)
+    return with_related(visible(liked, viewer)).annotate(like_id=F("likes__id"))
 
 
-def tag_posts(*, tag: str) -> QuerySet[Post]:
+def tag_posts(*, tag: str, viewer: User | None = None) -> QuerySet[Post]:
     """Posts carrying `#tag` (any case), newest first, annotated `tagged_id` (the post's id,
     read from the tag's own index so deep pages stay cheap)."""
-    return with_related(
-        Post.objects.filter(
-            tag_links__hashtag__in=Hashtag.objects.filter(name=normalise_tag(tag)).values("pk")
-        )
-    ).annotate(tagged_id=F("tag_links__post_id"))
+    hashtag = Hashtag.objects.filter(name=normalise_tag(tag)).values("pk")
+    tagged = Post.objects.filter(tag_links__hashtag__in=hashtag)
+    return with_related(visible(tagged, viewer)).annotate(tagged_id=F("tag_links__post_id"))
 
 
 def trending_tags() -> list[dict]:
@@ -261,7 +280,8 @@ def _feed_sql(bound: str, descending: bool) -> str:
         f"LEFT JOIN {posts} o ON o.id = p.repost_of_id "
         f"LEFT JOIN {users} ou ON ou.id = o.author_id "
         f"LEFT JOIN {users} oru ON oru.id = o.reply_to_author_id "
-        f"WHERE t.user_id = %s {bound} "
+        # A suspended account's posts, and reposts of them, are hidden until it is back.
+        f"WHERE t.user_id = %s AND u.is_active AND (o.id IS NULL OR ou.is_active) {bound} "
         f"ORDER BY t.post_id {'DESC' if descending else 'ASC'} LIMIT %s"
     )
 

@@ -41,6 +41,7 @@ class PostListCreateView(generics.ListAPIView):
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         return selectors.post_list(
+            viewer=self.request.user,
             q=data.get("q", ""),
             author=data.get("author", ""),
             date_from=data.get("from"),
@@ -92,7 +93,19 @@ class PostListCreateView(generics.ListAPIView):
 
 
 class PostObjectMixin:
-    """Views of one post named by the URL: unknown or deleted is a 404."""
+    """Views of one post named by the URL: unknown, deleted or hidden from the requester (a
+    suspended author's, or across a block) is a 404."""
+
+    def get_post(self, pk: int):
+        post = selectors.post_get(post_id=pk, viewer=self.request.user)
+        if post is None:
+            raise Http404
+        return post
+
+
+class InteractionMixin(PostObjectMixin):
+    """Likes, reposts and bookmarks find the post without the requester's blocks, so that
+    acting across a block is the service's `403`, as the contract says."""
 
     def get_post(self, pk: int):
         post = selectors.post_get(post_id=pk)
@@ -131,7 +144,9 @@ class UserPostsView(UserScopedListView):
     serializer_class = PostSerializer
 
     def get_queryset(self):
-        return selectors.posts_by_username(username=self.kwargs["username"])
+        return selectors.posts_by_username(
+            username=self.kwargs["username"], viewer=self.request.user
+        )
 
 
 class FeedView(generics.ListAPIView):
@@ -168,7 +183,7 @@ class AncestorsView(PostObjectMixin, generics.GenericAPIView):
     pagination_class = None
 
     def get(self, request, pk: int):
-        ancestors = selectors.post_ancestors(post=self.get_post(pk))
+        ancestors = selectors.post_ancestors(post=self.get_post(pk), viewer=request.user)
         return Response(PostSerializer(ancestors, many=True, context={"request": request}).data)
 
 
@@ -191,7 +206,7 @@ class RepliesView(PostScopedListView):
     pagination_class = cursor_pagination("id", newest_first=False)
 
     def get_queryset(self):
-        return selectors.post_replies(post=self.post)
+        return selectors.post_replies(post=self.post, viewer=self.request.user)
 
 
 @extend_schema(
@@ -205,7 +220,7 @@ class LikersView(PostScopedListView):
     pagination_class = cursor_pagination("like_id")
 
     def get_queryset(self):
-        return selectors.likers_of(post=self.post)
+        return selectors.likers_of(post=self.post, viewer=self.request.user)
 
 
 @extend_schema(
@@ -219,18 +234,18 @@ class RepostersView(PostScopedListView):
     pagination_class = cursor_pagination("repost_id")
 
     def get_queryset(self):
-        return selectors.reposters_of(post=self.post)
+        return selectors.reposters_of(post=self.post, viewer=self.request.user)
 
 
 def _state(request, post_id: int) -> dict:
     """The post as the requester now sees it, for the answer of a like, repost or bookmark."""
-    post = selectors.post_get(post_id=post_id)
+    post = selectors.post_get(post_id=post_id, viewer=request.user)
     if post is None:
         raise Http404
     return PostSerializer(post, context={"request": request}).data
 
 
-class LikeView(PostObjectMixin, APIView):
+class LikeView(InteractionMixin, APIView):
     throttle_scope = "like"
     throttle_classes = [ScopedRateThrottle]
 
@@ -262,7 +277,7 @@ class LikeView(PostObjectMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class RepostView(PostObjectMixin, APIView):
+class RepostView(InteractionMixin, APIView):
     throttle_scope = "repost"
     throttle_classes = [ScopedRateThrottle]
 
@@ -294,7 +309,7 @@ class RepostView(PostObjectMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class BookmarkView(PostObjectMixin, APIView):
+class BookmarkView(InteractionMixin, APIView):
     @extend_schema(
         tags=["interactions"],
         summary="Bookmark a post",
@@ -346,7 +361,7 @@ class UserLikesView(UserScopedListView):
     pagination_class = cursor_pagination("like_id")
 
     def get_queryset(self):
-        return selectors.likes_by(username=self.kwargs["username"])
+        return selectors.likes_by(username=self.kwargs["username"], viewer=self.request.user)
 
 
 @extend_schema(
@@ -360,7 +375,7 @@ class TagPostsView(generics.ListAPIView):
     pagination_class = cursor_pagination("tagged_id")
 
     def get_queryset(self):
-        return selectors.tag_posts(tag=self.kwargs["tag"])
+        return selectors.tag_posts(tag=self.kwargs["tag"], viewer=self.request.user)
 
 
 @extend_schema(

@@ -13,7 +13,7 @@ from django.db.models import F
 from accounts.models import User
 from common import events
 from posts.models import Bookmark, Like, Post, TimelineEntry
-from posts.services.posts import post_publish, posts_delete
+from posts.services.posts import post_publish, posts_delete, refuse_across_block
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +22,18 @@ def _original(post: Post) -> Post:
     return post.repost_of if post.repost_of_id else post
 
 
+def _target(user: User, post: Post) -> Post:
+    """The post an interaction acts on (the original of a repost); refused across a block
+    between the two accounts, either way."""
+    original = _original(post)
+    refuse_across_block(user, original.author_id)
+    return original
+
+
 def like_create(*, user: User, post: Post) -> tuple[Like, bool]:
     """Like the post (its original, for a repost); `(like, created)`. The original's author
-    is notified (`post.liked`), never yourself."""
-    original = _original(post)
+    is notified (`post.liked`), never yourself. Refused across a block."""
+    original = _target(user, post)
     try:
         with transaction.atomic():
             like, created = Like.objects.get_or_create(user=user, post_id=original.pk)
@@ -53,8 +61,8 @@ def repost_create(*, user: User, post: Post) -> tuple[Post, bool]:
     """Repost the post (its original, for a repost); `(repost, created)`. A repost is a post
     with empty text: it enters the reposter's timeline (unless that holds the original
     already) and fans out like any post, skipping timelines that hold the original. Your own
-    post may be reposted."""
-    original = _original(post)
+    post may be reposted. Refused across a block."""
+    original = _target(user, post)
     existing = Post.objects.filter(author=user, repost_of=original).first()
     if existing is not None:
         return existing, False
@@ -87,8 +95,9 @@ def repost_delete(*, user: User, post: Post) -> bool:
 
 
 def bookmark_create(*, user: User, post: Post) -> tuple[Bookmark, bool]:
-    """Bookmark the post (its original, for a repost); `(bookmark, created)`. Private."""
-    original = _original(post)
+    """Bookmark the post (its original, for a repost); `(bookmark, created)`. Private.
+    Refused across a block."""
+    original = _target(user, post)
     try:
         return Bookmark.objects.get_or_create(user=user, post_id=original.pk)
     except IntegrityError as exc:

@@ -6,12 +6,13 @@ from collections import Counter
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
 from common import events
 from common.locks import author_fanout_lock
+from follows.models import Block
 from posts import text as post_text
 from posts.models import Hashtag, Post, PostHashtag, TimelineEntry
 
@@ -42,7 +43,7 @@ def post_create(
             return existing, False
     try:
         with transaction.atomic():
-            parent = _reply_parent(reply_to_id) if reply_to_id is not None else None
+            parent = _reply_parent(author, reply_to_id) if reply_to_id is not None else None
             post = Post.objects.create(
                 author=author,
                 text=text,
@@ -72,12 +73,26 @@ def post_create(
     return post, True
 
 
-def _reply_parent(post_id: int) -> Post:
-    parent = Post.objects.filter(pk=post_id).only("id", "author_id", "conversation", "repost_of")
-    parent = parent.select_related("repost_of").first()
+def _reply_parent(author: User, post_id: int) -> Post:
+    parent = (
+        Post.objects.filter(pk=post_id, author__is_active=True).select_related("repost_of").first()
+    )
     if parent is None:
         raise ValidationError({"reply_to": [REPLY_TO_GONE]})
-    return parent.repost_of or parent
+    parent = parent.repost_of or parent
+    refuse_across_block(author, parent.author_id)
+    return parent
+
+
+def refuse_across_block(user: User, author_id: int) -> None:
+    """Replies, likes, reposts and bookmarks are refused across a block, either way."""
+    if (
+        author_id != user.pk
+        and Block.objects.filter(
+            Q(blocker=user, blocked_id=author_id) | Q(blocker_id=author_id, blocked=user)
+        ).exists()
+    ):
+        raise PermissionDenied("You cannot interact with this account's posts.")
 
 
 def _mentions(text: str) -> list[dict]:

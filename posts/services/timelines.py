@@ -36,11 +36,17 @@ def timeline_backfill(
     timeline_trim(user_ids=[user.pk])
 
 
-def timeline_remove_author(*, user: User, author: User) -> None:
-    """Take `author`'s posts out of `user`'s timeline (after an unfollow)."""
+def timeline_remove_author(*, user: User, author: User, with_reposts_of: bool = False) -> None:
+    """Take `author`'s posts (and reposts) out of `user`'s timeline (after an unfollow);
+    `with_reposts_of` also takes out others' reposts of `author`'s posts (a block, a
+    mute)."""
     TimelineEntry.objects.filter(
         user=user, post_id__in=Post.objects.filter(author=author).values("id")
     ).delete()
+    if with_reposts_of:
+        TimelineEntry.objects.filter(
+            user=user, post_id__in=Post.objects.filter(repost_of__author=author).values("id")
+        ).delete()
 
 
 def timeline_trim(*, user_ids: list[int], cap: int | None = None) -> int:
