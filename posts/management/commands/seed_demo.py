@@ -426,6 +426,10 @@ class Command(BaseCommand):
         progress.done = count
         progress.finish()
         self._fill_likes(likes, liked)
+        if missing := reposts - kinds.count(REPOST):
+            self.stdout.write(
+                f"  {missing:,} reposts found nothing near left to repost: posts instead"
+            )
 
     def _plan_like(self, step: int, target, actor, liked: set) -> bool:
         """One like at `step`, of a recent post; False if none could be found quickly."""
