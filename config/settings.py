@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "posts",
     "follows",
     "notifications",
+    "moderation",
 ]
 
 MIDDLEWARE = [
@@ -235,6 +236,10 @@ REST_FRAMEWORK = {
         "post": env.str("THROTTLE_POST_RATE", default="60/min"),
         "like": env.str("THROTTLE_LIKE_RATE", default="300/hour"),
         "repost": env.str("THROTTLE_REPOST_RATE", default="300/hour"),
+        "password_change": env.str("THROTTLE_PASSWORD_CHANGE_RATE", default="5/hour"),
+        "follow": env.str("THROTTLE_FOLLOW_RATE", default="400/day"),
+        "block": env.str("THROTTLE_BLOCK_RATE", default="100/hour"),
+        "report": env.str("THROTTLE_REPORT_RATE", default="30/hour"),
     },
     # How many proxies sit in front of the service: throttling keys clients by their address.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=None),

@@ -14,6 +14,7 @@ api_urlpatterns = [
     path("users/", include(users_urlpatterns)),
     path("", include("posts.urls")),
     path("notifications/", include("notifications.urls")),
+    path("reports/", include("moderation.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
