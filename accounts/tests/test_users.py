@@ -1,4 +1,7 @@
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -352,3 +355,6 @@ def test_django_admin_shows_interactions_and_tags_and_deletes_keep_counts_exact(
     assert User.objects.get(pk=user.pk).posts_count == 0  # the repost went with the original
     assert User.objects.get(pk=other.pk).posts_count == 1
     assert Post.objects.get(pk=second.pk).like_count == 1
+    out = io.StringIO()
+    call_command("recount", "--dry-run", stdout=out)
+    assert "Nothing to fix" in out.getvalue()

@@ -36,9 +36,7 @@ def test_block_rules_for_yourself_unknown_and_twice(alice):
     assert alice.post("/api/users/nobody/block/").status_code == 404
     assert alice.post("/api/users/bob/block/").status_code == 201
     assert alice.post("/api/users/bob/block/").status_code == 200
-    assert [u["username"] for u in alice.get("/api/users/me/blocks/").json()["results"]] == [
-        "bob"
-    ]
+    assert [u["username"] for u in alice.get("/api/users/me/blocks/").json()["results"]] == ["bob"]
     assert alice.delete("/api/users/bob/block/").status_code == 204
     assert alice.delete("/api/users/bob/block/").status_code == 204
     assert alice.get("/api/users/me/blocks/").json()["results"] == []
@@ -209,7 +207,7 @@ def test_a_follow_racing_a_block_never_leaves_a_follow(alice, bob):
     for _ in range(5):
         barrier = threading.Barrier(2)
 
-        def run(call):
+        def run(call, barrier=barrier):
             try:
                 barrier.wait(10)
                 call()

@@ -3,6 +3,7 @@ servers (uvicorn), fan-out workers, the real RabbitMQ, and websocket clients."""
 
 import asyncio
 import collections
+import io
 import json
 import time
 from urllib.parse import urlparse
@@ -10,6 +11,7 @@ from urllib.parse import urlparse
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
+from django.core.management import call_command
 
 from common.testing import access_token, free_port, make_user
 from follows.models import Follow
@@ -383,6 +385,10 @@ async def test_worker_killed_mid_fanout_loses_and_duplicates_nothing(stack):
         assert sorted(recipients) == sorted(fan.pk for fan in fans)
         entries = await sync_to_async(TimelineEntry.objects.filter(post_id=created["id"]).count)()
         assert entries == 1501  # every follower and the author
+        # Every stored count still equals its rows (recount --dry-run fails otherwise).
+        out = io.StringIO()
+        await sync_to_async(call_command)("recount", "--dry-run", stdout=out)
+        assert "Nothing to fix" in out.getvalue()
 
     await run(scenario())
 
