@@ -13,6 +13,7 @@ import websockets
 from asgiref.sync import sync_to_async
 from django.core.management import call_command
 
+from accounts.models import User
 from common.testing import access_token, free_port, make_user
 from follows.models import Follow
 from notifications.models import Notification
@@ -56,6 +57,9 @@ def author_with_followers(count: int, prefix: str = "fan"):
     author = make_user("author")
     fans = [make_user(f"{prefix}{index}") for index in range(count)]
     Follow.objects.bulk_create([Follow(follower=fan, followee=author) for fan in fans])
+    # Written in bulk, so the counts the services keep are set here.
+    User.objects.filter(pk=author.pk).update(followers_count=count)
+    User.objects.filter(pk__in=[fan.pk for fan in fans]).update(following_count=1)
     return author, fans
 
 
