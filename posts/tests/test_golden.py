@@ -1,0 +1,94 @@
+"""Golden responses: the hot reads answer with exactly these bytes and headers.
+
+Speed work on the read path (rendering, authentication, pagination) must not change a byte
+of what clients get. Each case replays a request against fixed data (fixed ids and times)
+and compares the status, the headers clients rely on and the body with the recorded file
+under `posts/tests/golden/`. To record them again after an intended change of the
+contract: `GOLDEN_UPDATE=1 ./dev.sh test posts/tests/test_golden.py`, and review the diff.
+"""
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from accounts.models import User
+from common.testing import client_for, make_user
+from follows.services import follow_create
+from notifications.models import Notification
+from posts.models import Post
+from posts.services import bookmark_create, like_create, post_create, repost_create
+
+GOLDEN = Path(__file__).parent / "golden"
+HEADERS = ["Content-Type", "Vary", "Allow", "X-Frame-Options", "Retry-After"]
+T0 = datetime(2026, 11, 27, 18, 20, tzinfo=UTC)
+
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
+
+
+@pytest.fixture
+def world():
+    """Three accounts, follows, posts with a reply, a repost, mentions, tags, a like and a
+    bookmark, all at fixed times."""
+    alice = make_user("alice", display_name="Alice", bio="Hello")
+    bob = make_user("bob", display_name="Bob")
+    carol = make_user("carol", display_name="Carol \u00e9\u00e8")
+    follow_create(follower=alice, followee=bob)
+    follow_create(follower=alice, followee=carol)
+    follow_create(follower=bob, followee=alice)
+    first, _ = post_create(author=bob, text="Coffee time #coffee with @alice")
+    second, _ = post_create(author=carol, text="Unicode: \u65e5\u672c\u8a9e \U0001f600 #Caf\u00e9")
+    post_create(author=alice, text="Replying to bob", reply_to_id=first.pk)
+    repost_create(user=alice, post=second)
+    like_create(user=alice, post=first)
+    bookmark_create(user=alice, post=second)
+    for index, post in enumerate(Post.objects.order_by("id")):
+        Post.objects.filter(pk=post.pk).update(created_at=T0 + timedelta(minutes=index))
+    for index, user in enumerate(User.objects.order_by("id")):
+        User.objects.filter(pk=user.pk).update(date_joined=T0 - timedelta(days=index + 1))
+    for index, notification in enumerate(Notification.objects.order_by("id")):
+        Notification.objects.filter(pk=notification.pk).update(
+            created_at=T0 + timedelta(seconds=index)
+        )
+    return {"alice": alice, "bob": bob, "carol": carol}
+
+
+CASES = {
+    "feed": ("alice", "/api/feed/", {}),
+    "feed_page_2": ("alice", "/api/feed/?page_size=2", {}),
+    "user_posts": ("alice", "/api/users/bob/posts/", {}),
+    "search": ("alice", "/api/posts/?q=coffee", {}),
+    "post": ("alice", "/api/posts/1/", {}),
+    "post_missing": ("alice", "/api/posts/999/", {}),
+    "profile": ("alice", "/api/users/bob/", {}),
+    "me": ("alice", "/api/users/me/", {}),
+    "notifications": ("bob", "/api/notifications/", {}),
+    "feed_html_accept": ("alice", "/api/feed/", {"HTTP_ACCEPT": "text/html"}),
+    "feed_bad_cursor": ("alice", "/api/feed/?cursor=bm9wZQ", {}),
+    "feed_anonymous": (None, "/api/feed/", {}),
+}
+
+
+def _response(world, who, path, extra) -> dict:
+    client = client_for(world[who]) if who else client_for(None)
+    response = client.get(path, **extra)
+    return {
+        "status": response.status_code,
+        "headers": {name: response[name] for name in HEADERS if response.has_header(name)},
+        "body": response.content.decode(),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hot_reads_answer_the_recorded_bytes(world, name):
+    got = _response(world, *CASES[name])
+    path = GOLDEN / f"{name}.json"
+    if os.environ.get("GOLDEN_UPDATE"):
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(json.dumps(got, indent=2, ensure_ascii=False) + "\n")
+    recorded = json.loads(path.read_text())
+    assert got["status"] == recorded["status"]
+    assert got["headers"] == recorded["headers"]
+    assert got["body"] == recorded["body"]
