@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models.functions import Lower
 
 RESERVED_USERNAMES = frozenset({"me", "admin", "api", "docs", "static", "media", "ws"})
+# The JWT claim that names a token's AccountSession (as OpenID Connect's `sid`).
+SESSION_CLAIM = "sid"
 
 
 class Role(models.TextChoices):
@@ -54,6 +56,9 @@ class User(AbstractUser):
     followers_count = models.IntegerField(default=0)
     following_count = models.IntegerField(default=0)
     posts_count = models.IntegerField(default=0)
+    # Tokens that carry no session id (minted outside sign-in, or before sessions existed)
+    # issued at or before this time are refused: "sign out everywhere" for them.
+    sessions_valid_after = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = AccountManager()
 
@@ -68,6 +73,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+    def accepts_sessionless_token(self, token) -> bool:
+        """Whether a token without a session id is still valid for this account. `iat`
+        counts whole seconds: a token of the very second the sessions ended counts as
+        issued before (refused), never the other way round."""
+        cutoff = self.sessions_valid_after
+        return cutoff is None or int(token.get("iat", 0)) > int(cutoff.timestamp())
 
     @property
     def role(self) -> str:
@@ -85,3 +97,34 @@ class User(AbstractUser):
 
     def has_module_perms(self, app_label) -> bool:
         return (self.is_active and self.is_staff) or super().has_module_perms(app_label)
+
+
+class AccountSession(models.Model):
+    """One sign-in: the refresh tokens rotated from one login, and every access token minted
+    from them, carry its id in their `sid` claim. The row is the session's life: signing
+    out deletes it, and a token whose session row is gone is refused on the next request
+    (the check rides on the query that loads the user). An integer id, so events and
+    sockets can name a session."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="token_sessions")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The session's current refresh token: a password change keeps it and blacklists the
+    # account's other refresh tokens.
+    refresh_jti = models.CharField(max_length=255)
+    # When that refresh token expires. Past it, no token of the session can be valid, and
+    # the row is purged (lazily, at sign-in).
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of user {self.user_id}"
+
+    @staticmethod
+    def id_of(token) -> int | None:
+        """The session id a validated token carries, or None for a token without one.
+        Raises ValueError for a malformed claim (ours are signed, so never seen in use)."""
+        sid = token.get(SESSION_CLAIM)
+        if sid is None:
+            return None
+        if type(sid) is not int or not 0 < sid < 2**63:
+            raise ValueError("The token's session id is malformed.")
+        return sid

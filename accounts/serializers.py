@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework_simplejwt import serializers as jwt_serializers
 
+from accounts import services
 from accounts.models import RESERVED_USERNAMES, Role, User
 from accounts.services import USERNAME_TAKEN
 from common.urls import absolute_url
@@ -172,7 +173,10 @@ class AvatarUploadSerializer(serializers.Serializer):
 
 
 class LoginSerializer(jwt_serializers.TokenObtainPairSerializer):
-    pass
+    @classmethod
+    def get_token(cls, user):
+        # Every sign-in is a session of its own: its tokens carry the session's id.
+        return services.session_start(user=user)
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -181,16 +185,52 @@ class TokenPairSerializer(serializers.Serializer):
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
-    """Refresh with rotation; a token of a deleted account is a 401, not a 500."""
+    """Refresh with rotation within the token's session. A token of a session that was
+    signed out, or of a deleted or inactive account, is a 401."""
 
     def validate(self, attrs):
+        refresh = self.token_class(attrs["refresh"])
         try:
-            return super().validate(attrs)
-        except User.DoesNotExist as exc:
+            return services.session_refresh(refresh=refresh)
+        except (User.DoesNotExist, services.SessionEnded) as exc:
             raise exceptions.AuthenticationFailed(
                 self.error_messages["no_active_account"], "no_active_account"
             ) from exc
 
 
 class LogoutSerializer(serializers.Serializer):
-    refresh = serializers.CharField(write_only=True)
+    refresh = serializers.CharField(
+        write_only=True,
+        required=False,
+        help_text="The session's refresh token. Required unless a valid access token "
+        "authenticates the call.",
+    )
+    all = serializers.BooleanField(
+        write_only=True,
+        default=False,
+        help_text="Sign out every session of the account, not only this one.",
+    )
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}
+    )
+    new_password = serializers.CharField(
+        write_only=True,
+        max_length=128,
+        style={"input_type": "password"},
+        help_text="Checked by the same validators as at registration.",
+    )
+
+    def validate_old_password(self, value):
+        if not self.context["request"].user.check_password(value):
+            raise serializers.ValidationError("The current password is not correct.")
+        return value
+
+    def validate_new_password(self, value):
+        try:
+            password_validation.validate_password(value, self.context["request"].user)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(list(exc.messages)) from exc
+        return value

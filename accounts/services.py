@@ -6,9 +6,10 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from accounts.images import avatar_file_name, prepare_avatar
-from accounts.models import Role, User
+from accounts.models import SESSION_CLAIM, AccountSession, Role, User
 from common import events
 from common.exceptions import ServiceUnavailable
 from common.locks import author_fanout_lock
@@ -85,6 +86,8 @@ def user_set_access(
     with transaction.atomic():
         user.save(update_fields=["is_staff", "is_superuser", "is_active"])
         if is_active is False:
+            # Signed out everywhere: reinstating the account does not revive its tokens.
+            sessions_end_all(user_id=user.pk)
             _close_sockets_on_commit(user.pk)
     logger.info(
         "user access changed",
@@ -164,3 +167,187 @@ def avatar_delete(*, user: User) -> None:
     user.avatar.name = ""
     user.save(update_fields=["avatar"])
     _delete_file_quietly(old_name)
+
+
+# --- Sessions ----------------------------------------------------------------------------
+# A sign-in is an AccountSession row; its id travels in the `sid` claim of the refresh
+# tokens rotated from it and of every access token minted from them. Ending a session
+# deletes its row (accounts.authentication refuses tokens whose row is gone), blacklists
+# refresh tokens, and closes the websockets opened with it (`session.closed` and
+# `sessions.closed` events). Tokens without `sid` (minted outside sign-in, or before
+# sessions existed) can only be ended all together, by `User.sessions_valid_after`.
+
+# Abandoned sessions purged per sign-in: each sign-in adds one row and removes up to this
+# many expired ones, so expired rows never pile up.
+SESSION_PURGE_BATCH = 100
+
+
+class SessionEnded(Exception):
+    """The token's session was signed out (or its account's sessions were all ended)."""
+
+
+def _new_refresh(user_id: int):
+    from rest_framework_simplejwt.settings import api_settings
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    refresh = RefreshToken()
+    refresh[api_settings.USER_ID_CLAIM] = str(user_id)
+    return refresh
+
+
+def _expiry(token):
+    from rest_framework_simplejwt.utils import datetime_from_epoch
+
+    return datetime_from_epoch(token["exp"])
+
+
+def _purge_expired_sessions() -> None:
+    expired = list(
+        AccountSession.objects.filter(expires_at__lt=timezone.now()).values_list("pk", flat=True)[
+            :SESSION_PURGE_BATCH
+        ]
+    )
+    if expired:
+        AccountSession.objects.filter(pk__in=expired).delete()
+
+
+@transaction.atomic
+def session_start(*, user: User):
+    """Sign `user` in: a new session, and its first refresh token (with `sid`, outstanding
+    for the blacklist). Purges a batch of expired sessions on the way."""
+    _purge_expired_sessions()
+    refresh = _new_refresh(user.pk)
+    session = AccountSession.objects.create(
+        user=user, refresh_jti=refresh["jti"], expires_at=_expiry(refresh)
+    )
+    refresh[SESSION_CLAIM] = session.pk
+    refresh.outstand()
+    return refresh
+
+
+@transaction.atomic
+def session_refresh(*, refresh) -> dict:
+    """Rotate a validated refresh token: blacklist it and return `{"access", "refresh"}`
+    from the same session. Raises SessionEnded when the session was signed out (or, for a
+    token without a session, when all sessions were ended after it was issued) and
+    User.DoesNotExist when the account is gone. A token without a session is given one, so
+    tokens issued before sessions existed join them at their next refresh."""
+    from rest_framework_simplejwt.settings import api_settings
+
+    user = User.objects.get(pk=refresh[api_settings.USER_ID_CLAIM])
+    if not user.is_active:
+        raise SessionEnded("The account is inactive.")
+    try:
+        sid = AccountSession.id_of(refresh)
+    except ValueError as exc:
+        raise SessionEnded(str(exc)) from exc
+    if sid is None and not user.accepts_sessionless_token(refresh):
+        raise SessionEnded("The token was signed out.")
+    refresh.blacklist()
+    refresh.set_jti()
+    refresh.set_exp()
+    refresh.set_iat()
+    if sid is None:
+        session = AccountSession.objects.create(
+            user=user, refresh_jti=refresh["jti"], expires_at=_expiry(refresh)
+        )
+        refresh[SESSION_CLAIM] = session.pk
+    elif not AccountSession.objects.filter(pk=sid, user=user).update(
+        refresh_jti=refresh["jti"], expires_at=_expiry(refresh)
+    ):
+        raise SessionEnded("The session was signed out.")
+    refresh.outstand()
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def _blacklist_refresh_tokens(*, user_id: int, keep_jti: str | None = None) -> None:
+    """Blacklist the account's unexpired refresh tokens (but `keep_jti`)."""
+    from rest_framework_simplejwt.token_blacklist.models import (
+        BlacklistedToken,
+        OutstandingToken,
+    )
+
+    outstanding = OutstandingToken.objects.filter(
+        user_id=user_id, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    if keep_jti is not None:
+        outstanding = outstanding.exclude(jti=keep_jti)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token_id=pk) for pk in outstanding.values_list("pk", flat=True)],
+        ignore_conflicts=True,
+    )
+
+
+def session_end(*, user_id: int, session_id: int | None) -> None:
+    """End one session: its access and refresh tokens are refused from the commit on, and
+    its websockets are closed wherever they are. `None` stands for the account's tokens
+    without a session, which can only end together."""
+    with transaction.atomic():
+        if session_id is None:
+            User.objects.filter(pk=user_id).update(sessions_valid_after=timezone.now())
+        else:
+            AccountSession.objects.filter(pk=session_id, user_id=user_id).delete()
+        events.publish_on_commit("session.closed", user_id=user_id, session_id=session_id or 0)
+    logger.info("session ended", extra={"user_id": user_id, "session_id": session_id})
+
+
+def sessions_end_all(*, user_id: int, keep_session_id: int | None = None) -> None:
+    """End every session of the account but `keep_session_id` (when given): their access
+    and refresh tokens are refused and their websockets closed. Tokens without a session
+    all end too."""
+    with transaction.atomic():
+        sessions = AccountSession.objects.filter(user_id=user_id)
+        keep_jti = None
+        if keep_session_id is not None:
+            keep_jti = (
+                sessions.filter(pk=keep_session_id).values_list("refresh_jti", flat=True).first()
+            )
+            sessions = sessions.exclude(pk=keep_session_id)
+        sessions.delete()
+        User.objects.filter(pk=user_id).update(sessions_valid_after=timezone.now())
+        _blacklist_refresh_tokens(user_id=user_id, keep_jti=keep_jti)
+        events.publish_on_commit(
+            "sessions.closed", user_id=user_id, keep_session_id=keep_session_id or 0
+        )
+    logger.info("sessions ended", extra={"user_id": user_id, "kept": keep_session_id})
+
+
+@transaction.atomic
+def sign_out(*, refresh=None, access=None, everywhere: bool = False) -> None:
+    """Sign out the sessions of a validated refresh token and of a validated access token
+    (either may be None, not both): the refresh token is blacklisted, and both sessions
+    end, or with `everywhere` every session of their account. Tokens of two accounts are
+    refused (ValidationError)."""
+    from rest_framework_simplejwt.settings import api_settings
+
+    ending: dict[int, set[int | None]] = {}  # account -> sessions (None: tokens of none)
+    for token in (refresh, access):
+        if token is not None:
+            try:
+                user_id = int(token[api_settings.USER_ID_CLAIM])
+                session_id = AccountSession.id_of(token)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValidationError("The token names no account or session.") from exc
+            ending.setdefault(user_id, set()).add(session_id)
+    if len(ending) != 1:
+        raise ValidationError("The tokens belong to different accounts.")
+    [(user_id, sessions)] = ending.items()
+    if refresh is not None:
+        refresh.blacklist()
+    if everywhere:
+        sessions_end_all(user_id=user_id)
+    else:
+        for session_id in sessions:
+            session_end(user_id=user_id, session_id=session_id)
+
+
+def user_change_password(
+    *, user: User, new_password: str, keep_session_id: int | None = None
+) -> None:
+    """Set a new (validated) password and end every other session of the account; the
+    session `keep_session_id`, the caller's, goes on."""
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        sessions_end_all(user_id=user.pk, keep_session_id=keep_session_id)
+    logger.info("password changed", extra={"user_id": user.pk})

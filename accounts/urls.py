@@ -13,5 +13,6 @@ users_urlpatterns = [
     path("", views.UserListView.as_view(), name="user-list"),
     path("me/", views.MeView.as_view(), name="me"),
     path("me/avatar/", views.AvatarView.as_view(), name="me-avatar"),
+    path("me/password/", views.PasswordView.as_view(), name="me-password"),
     path("<str:username>/", views.UserDetailView.as_view(), name="user-detail"),
 ]

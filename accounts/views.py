@@ -2,7 +2,7 @@ from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import filters, generics, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -10,14 +10,16 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenBlacklistSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import selectors, services
-from accounts.models import Role
+from accounts.authentication import JWTAuthentication
+from accounts.models import AccountSession, Role
 from accounts.serializers import (
     AvatarUploadSerializer,
     LoginSerializer,
     LogoutSerializer,
+    PasswordChangeSerializer,
     RegisterSerializer,
     TokenPairSerializer,
     UserAccessSerializer,
@@ -77,7 +79,9 @@ class LoginView(jwt_views.TokenObtainPairView):
 @extend_schema(
     tags=["auth"],
     summary="Get a new token pair",
-    description="Refresh tokens rotate: the one sent is blacklisted and a new pair returned.",
+    description="Refresh tokens rotate: the one sent is blacklisted and a new pair returned, "
+    "of the same session. A token of a session that was signed out (or ended by a password "
+    "change or a suspension) is refused.",
     responses={200: TokenPairSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED},
 )
 class RefreshView(jwt_views.TokenRefreshView):
@@ -85,8 +89,9 @@ class RefreshView(jwt_views.TokenRefreshView):
 
 
 class LogoutView(APIView):
-    # The refresh token is the credential here: a stale access token in the header must not
-    # stop a client from revoking its session.
+    # The refresh token is the credential here: a stale or signed-out access token in the
+    # header must not stop a client from revoking its session, so authentication is tried
+    # in the view, and a valid access token is signed out with its session too.
     authentication_classes = []
     permission_classes = [AllowAny]
 
@@ -94,19 +99,82 @@ class LogoutView(APIView):
         # A bad refresh token stays a 401, as on the other token endpoints.
         return 'Bearer realm="api"'
 
+    @staticmethod
+    def _caller(request):
+        """`(user, access token)` when the header holds a valid access token, else None."""
+        try:
+            return JWTAuthentication().authenticate(request)
+        except (AuthenticationFailed, InvalidToken):
+            return None
+
     @extend_schema(
         tags=["auth"],
         summary="Sign out",
-        description="Blacklists the refresh token: it can never be used again.",
+        description="Ends the session of the refresh token sent, and the session of the "
+        "access token in the `Authorization` header when there is a valid one: their "
+        "refresh token can never be used again, their access tokens are refused from now "
+        "on (not only when they expire), and the websockets they opened are closed (code "
+        "4401). With `all: true`, every session of the account ends, wherever it signed "
+        "in. An expired or already signed-out access token in the header is ignored; "
+        "without a valid one, `refresh` is required.",
         request=LogoutSerializer,
+        # The bearer token is optional here.
+        auth=[{"jwtAuth": []}, {}],
         responses={204: None, 400: BAD_REQUEST, 401: UNAUTHORIZED},
     )
     def post(self, request):
-        serializer = TokenBlacklistSerializer(data=request.data)
-        try:
-            serializer.is_valid(raise_exception=True)
-        except TokenError as exc:
-            raise InvalidToken(exc.args[0]) from exc
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        caller = self._caller(request)
+        if "refresh" not in data and caller is None:
+            raise ValidationError({"refresh": ["This field is required."]})
+        refresh = None
+        if "refresh" in data:
+            try:
+                refresh = RefreshToken(data["refresh"])
+            except TokenError as exc:
+                raise InvalidToken(exc.args[0]) from exc
+        services.sign_out(
+            refresh=refresh, access=caller[1] if caller else None, everywhere=data["all"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "password_change"
+
+    @extend_schema(
+        tags=["users"],
+        summary="Change your password",
+        description="Needs the current password. Every other session of the account ends: "
+        "its refresh and access tokens are refused from now on and its websockets are "
+        "closed (code 4401). The session that made the call goes on with the tokens it "
+        "has. Throttled per user (`THROTTLE_PASSWORD_CHANGE_RATE`, 5 an hour by default), "
+        "failed attempts included.",
+        request=PasswordChangeSerializer,
+        responses={
+            204: None,
+            400: OpenApiResponse(
+                BAD_REQUEST.response,
+                description='`{"old_password": [...]}` when the current password is wrong; '
+                '`{"new_password": [...]}` when the new one is too weak (too short, too '
+                "common, all digits, or too close to the username).",
+            ),
+            401: UNAUTHORIZED,
+            429: THROTTLED,
+        },
+    )
+    def post(self, request):
+        serializer = PasswordChangeSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        services.user_change_password(
+            user=request.user,
+            new_password=serializer.validated_data["new_password"],
+            keep_session_id=AccountSession.id_of(request.auth),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

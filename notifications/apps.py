@@ -7,4 +7,4 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         # Registers the handlers of the events this app reacts to (common.events).
-        from notifications import fanout  # noqa: F401
+        from notifications import fanout, sessions  # noqa: F401

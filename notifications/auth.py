@@ -2,8 +2,10 @@
 
 The access token comes from an `Authorization: Bearer <token>` header (non-browser clients)
 or a `?token=` query parameter (browsers cannot set headers on a websocket). It is validated
-exactly as the REST API validates it: signature, expiry, issuer, and an existing active
-user. Tokens are never logged.
+exactly as the REST API validates it: signature, expiry, issuer, an existing active user,
+and a session that has not been signed out. The token's session id goes into
+`scope["session_id"]` (0 for a token without one), so the socket is closed when that session
+ends. Tokens are never logged.
 """
 
 from urllib.parse import parse_qs
@@ -17,6 +19,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from accounts.authentication import JWTAuthentication
+from accounts.models import AccountSession
 
 _authentication = JWTAuthentication()
 
@@ -34,21 +37,26 @@ def token_from_scope(scope) -> str | None:
 
 
 @database_sync_to_async
-def user_for_token(raw_token: str):
+def user_for_token(raw_token: str) -> tuple:
+    """`(user, session id)` for a valid token (session 0: a token without one), else
+    `(AnonymousUser, 0)`."""
     try:
         validated = _authentication.get_validated_token(raw_token.encode())
-        return _authentication.get_user(validated)
+        return _authentication.get_user(validated), AccountSession.id_of(validated) or 0
     except (InvalidToken, TokenError, AuthenticationFailed):
-        return AnonymousUser()
+        return AnonymousUser(), 0
 
 
 class JWTAuthMiddleware(BaseMiddleware):
-    """Puts the token's user (or AnonymousUser) in `scope["user"]`."""
+    """Puts the token's user (or AnonymousUser) in `scope["user"]` and its session id in
+    `scope["session_id"]`."""
 
     async def __call__(self, scope, receive, send):
         token = token_from_scope(scope)
-        user = await user_for_token(token) if token else AnonymousUser()
-        return await super().__call__({**scope, "user": user}, receive, send)
+        user, session_id = await user_for_token(token) if token else (AnonymousUser(), 0)
+        return await super().__call__(
+            {**scope, "user": user, "session_id": session_id}, receive, send
+        )
 
 
 class BrowserOriginValidator(OriginValidator):

@@ -20,7 +20,7 @@ CLOSE_UNAUTHORIZED = 4401
 
 def _replay_page(user, after: int) -> list[dict]:
     return notification_events(
-        selectors.notifications_after(user_id=user.pk, after=after, limit=REPLAY_BATCH),
+        selectors.notifications_after(user=user, after=after, limit=REPLAY_BATCH),
         viewer=user,
     )
 
@@ -52,6 +52,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
         self.user_id = user.pk
+        # The session the token belongs to (0: none): signing it out closes this socket.
+        self.session_id = self.scope.get("session_id", 0)
         self.replayed: set[int] = set()
         self.outbox: asyncio.Queue = asyncio.Queue(maxsize=OUTBOX_SIZE)
         self.dropped = 0
@@ -87,7 +89,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):
                 )
 
     def enqueue_close(self) -> None:
-        """Called by the hub when the account is deleted or deactivated."""
+        """Called by the hub when the account is deleted or deactivated, or the socket's
+        session is signed out."""
         try:
             self.outbox.put_nowait((None, live.CLOSE))
         except asyncio.QueueFull:

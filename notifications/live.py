@@ -14,6 +14,10 @@ Messages (msgpack-safe, no integer map keys):
      {"follower": {...}}, "post.liked" with {"actor": {...}, "post": {...}}, ...)
     {"type": "live.batch", "event": "post.deleted", "post_id": 1, "recipients": [user_id, ...]}
     {"type": "live.batch", "event": "account.closed", "recipients": [user_id]}
+    {"type": "live.batch", "event": "session.closed", "recipients": [user_id],
+     "session_id": 7}                  (0: the sockets opened with a token of no session)
+    {"type": "live.batch", "event": "sessions.closed", "recipients": [user_id],
+     "keep_session_id": 7}             (0: keep none)
 """
 
 import asyncio
@@ -55,6 +59,38 @@ def account_closed(*, user_id: int) -> dict:
     """The account was deleted or deactivated: its open sockets are closed (code 4401)."""
     return {"type": "live.batch", "event": "account.closed", "recipients": [user_id]}
 
+
+def session_closed(*, user_id: int, session_id: int) -> dict:
+    """A session was signed out: the sockets opened with its tokens are closed (4401)."""
+    return {
+        "type": "live.batch",
+        "event": "session.closed",
+        "recipients": [user_id],
+        "session_id": session_id,
+    }
+
+
+def sessions_closed(*, user_id: int, keep_session_id: int) -> dict:
+    """Every session of the account but `keep_session_id` ended (sign out everywhere, a
+    password change): their sockets are closed (4401)."""
+    return {
+        "type": "live.batch",
+        "event": "sessions.closed",
+        "recipients": [user_id],
+        "keep_session_id": keep_session_id,
+    }
+
+
+def _closes(message: dict, socket) -> bool:
+    """Whether a session message closes `socket` (a consumer with its `session_id`)."""
+    session_id = getattr(socket, "session_id", 0)
+    if message["event"] == "session.closed":
+        return session_id == message["session_id"]
+    keep = message["keep_session_id"]
+    return not keep or session_id != keep
+
+
+SESSION_EVENTS = frozenset({"session.closed", "sessions.closed"})
 
 # The frame that tells a socket to close instead of sending.
 CLOSE = object()
@@ -117,6 +153,8 @@ class Hub:
                 del self.sockets[user_id]
 
     def dispatch(self, message: dict) -> int:
+        if message["event"] in SESSION_EVENTS:
+            return self._close_sessions(message)
         delivered = 0
         for user_id, notification_id, frame in frames(message):
             for socket in self.sockets.get(user_id, ()):
@@ -126,6 +164,15 @@ class Hub:
                     socket.enqueue(notification_id, frame)
                 delivered += 1
         return delivered
+
+    def _close_sessions(self, message: dict) -> int:
+        closed = 0
+        for user_id in message["recipients"]:
+            for socket in self.sockets.get(user_id, ()):
+                if _closes(message, socket):
+                    socket.enqueue_close()
+                    closed += 1
+        return closed
 
     async def _listen(self) -> None:
         """Join the live group, then dispatch what arrives, for as long as the process runs:

@@ -1,0 +1,143 @@
+"""Ended sessions close the websockets they opened (code 4401), and only those."""
+
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from rest_framework.test import APIClient
+
+from common.testing import PASSWORD, access_token, make_user
+from config.asgi import application
+from notifications import live
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
+
+CLOSED = {"type": "websocket.close", "code": 4401}
+
+
+@sync_to_async
+def sign_in(username: str) -> dict:
+    response = APIClient().post(
+        "/api/auth/login/", {"username": username, "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 200
+    return response.json()
+
+
+@sync_to_async
+def post(path: str, body: dict, access: str | None = None):
+    client = APIClient()
+    if access:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return client.post(path, body, format="json")
+
+
+async def open_socket(access: str) -> WebsocketCommunicator:
+    comm = WebsocketCommunicator(application, f"/ws/notifications/?token={access}")
+    connected, _ = await comm.connect()
+    assert connected
+    return comm
+
+
+async def assert_open(comm: WebsocketCommunicator) -> None:
+    await comm.send_to(text_data='{"type": "ping"}')
+    assert json.loads(await comm.receive_from(2)) == {"type": "pong"}
+
+
+async def test_logout_closes_the_sockets_of_that_session_only():
+    await sync_to_async(make_user)("alice")
+    phone, laptop = await sign_in("alice"), await sign_in("alice")
+    phone_ws, phone_ws2 = await open_socket(phone["access"]), await open_socket(phone["access"])
+    laptop_ws = await open_socket(laptop["access"])
+    response = await post("/api/auth/logout/", {"refresh": phone["refresh"]}, phone["access"])
+    assert response.status_code == 204
+    assert await phone_ws.receive_output(2) == CLOSED
+    assert await phone_ws2.receive_output(2) == CLOSED
+    await assert_open(laptop_ws)
+    await laptop_ws.disconnect()
+
+
+async def test_a_signed_out_token_cannot_open_a_socket():
+    await sync_to_async(make_user)("alice")
+    tokens = await sign_in("alice")
+    assert (await post("/api/auth/logout/", {"refresh": tokens["refresh"]})).status_code == 204
+    comm = WebsocketCommunicator(application, f"/ws/notifications/?token={tokens['access']}")
+    connected, code = await comm.connect()
+    assert not connected
+    assert code == 4401
+
+
+async def test_password_change_closes_the_other_sessions_sockets():
+    alice = await sync_to_async(make_user)("alice")
+    bob = await sync_to_async(make_user)("bob")
+    caller, other = await sign_in("alice"), await sign_in("alice")
+    caller_ws, other_ws = await open_socket(caller["access"]), await open_socket(other["access"])
+    # A token of no session (minted outside sign-in) is not the caller's: it ends too.
+    scripted_ws = await open_socket(await sync_to_async(access_token)(alice))
+    bob_ws = await open_socket(await sync_to_async(access_token)(bob))
+    response = await post(
+        "/api/users/me/password/",
+        {"old_password": PASSWORD, "new_password": "a-brand-new-passphrase-42"},
+        caller["access"],
+    )
+    assert response.status_code == 204
+    assert await other_ws.receive_output(2) == CLOSED
+    assert await scripted_ws.receive_output(2) == CLOSED
+    await assert_open(caller_ws)
+    await assert_open(bob_ws)
+    for comm in (caller_ws, bob_ws):
+        await comm.disconnect()
+
+
+async def test_logout_all_closes_every_socket_of_the_account():
+    alice = await sync_to_async(make_user)("alice")
+    await sync_to_async(make_user)("bob")
+    first, second, bobs = await sign_in("alice"), await sign_in("alice"), await sign_in("bob")
+    sockets = [
+        await open_socket(first["access"]),
+        await open_socket(second["access"]),
+        # A token of no session (minted outside sign-in) ends with all sessions too.
+        await open_socket(await sync_to_async(access_token)(alice)),
+    ]
+    bob_ws = await open_socket(bobs["access"])
+    response = await post("/api/auth/logout/", {"all": True}, first["access"])
+    assert response.status_code == 204
+    for comm in sockets:
+        assert await comm.receive_output(2) == CLOSED
+    await assert_open(bob_ws)
+    await bob_ws.disconnect()
+
+
+class FakeSocket:
+    def __init__(self, session_id: int):
+        self.session_id = session_id
+        self.closed = False
+
+    def enqueue_close(self) -> None:
+        self.closed = True
+
+    def enqueue(self, notification_id, frame) -> None:
+        raise AssertionError("a session message sends no frame")
+
+
+@pytest.mark.parametrize(
+    ("message", "closed"),
+    [
+        (live.session_closed(user_id=1, session_id=7), {7}),
+        (live.session_closed(user_id=1, session_id=0), {0}),
+        (live.sessions_closed(user_id=1, keep_session_id=7), {0, 8}),
+        (live.sessions_closed(user_id=1, keep_session_id=0), {0, 7, 8}),
+        (live.session_closed(user_id=2, session_id=7), set()),
+    ],
+)
+def test_the_hub_closes_the_sockets_a_session_message_names(message, closed):
+    hub = live.Hub(layer=None)
+    sockets = {sid: FakeSocket(sid) for sid in (0, 7, 8)}
+    for socket in sockets.values():
+        hub.sockets[1].add(socket)
+    assert hub.dispatch(message) == len(closed)
+    assert {sid for sid, socket in sockets.items() if socket.closed} == closed
