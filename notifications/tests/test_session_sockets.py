@@ -1,15 +1,19 @@
 """Ended sessions close the websockets they opened (code 4401), and only those."""
 
+import asyncio
 import json
 
 import pytest
+import websockets
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from rest_framework.test import APIClient
 
+from accounts import services
 from common.testing import PASSWORD, access_token, make_user
 from config.asgi import application
 from notifications import live
+from notifications.tests.e2e import Stack, ahttp, broker_url
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -110,6 +114,49 @@ async def test_logout_all_closes_every_socket_of_the_account():
         assert await comm.receive_output(2) == CLOSED
     await assert_open(bob_ws)
     await bob_ws.disconnect()
+
+
+def session_tokens(user) -> dict:
+    refresh = services.session_start(user=user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+@pytest.fixture
+async def stack(tmp_path):
+    stack = Stack(tmp_path, broker_url())
+    yield stack
+    await asyncio.to_thread(stack.stop)
+
+
+@pytest.mark.slow
+async def test_a_logout_closes_the_sessions_socket_on_another_process(stack):
+    """Signed out through the API process, the session's socket on the websocket process is
+    closed (4401) through the worker and the RabbitMQ channel layer; another session's
+    socket stays open."""
+    alice = await sync_to_async(make_user)("alice")
+    _, ws_base = await asyncio.to_thread(stack.websocket_server)
+    _, api = await asyncio.to_thread(stack.api)
+    stack.worker()
+    try:
+        # Signed in here: the processes do not know the test's fast password hasher.
+        sessions = [await sync_to_async(session_tokens)(alice) for _ in range(2)]
+        sockets = [
+            await websockets.connect(
+                f"{ws_base}/ws/notifications/",
+                additional_headers={"Authorization": f"Bearer {tokens['access']}"},
+            )
+            for tokens in sessions
+        ]
+        status, _ = await ahttp("POST", f"{api}/api/auth/logout/", sessions[0]["access"], {})
+        assert status == 204
+        await asyncio.wait_for(sockets[0].wait_closed(), 20)
+        assert sockets[0].close_code == 4401
+        await sockets[1].send('{"type": "ping"}')
+        assert json.loads(await asyncio.wait_for(sockets[1].recv(), 10)) == {"type": "pong"}
+        await sockets[1].close()
+    except BaseException:
+        print(stack.logs())
+        raise
 
 
 class FakeSocket:
