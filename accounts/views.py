@@ -295,7 +295,7 @@ class UserDetailView(APIView):
         responses={200: UserPublicSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND},
     )
     def get(self, request, username: str):
-        user = selectors.user_profile(username=username)
+        user = selectors.user_profile(username=username, viewer=request.user)
         if user is None:
             raise Http404
         return Response(UserPublicSerializer(user, context={"request": request}).data)
@@ -332,7 +332,7 @@ class UserScopedListView(generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
         if not response.data["results"] and not selectors.user_exists(
-            username=self.kwargs["username"]
+            username=self.kwargs["username"], viewer=request.user
         ):
             raise Http404
         return response
