@@ -12,6 +12,7 @@ from accounts.selectors import user_with_counts
 from accounts.serializers import UserPublicSerializer
 from accounts.views import UserScopedListView
 from common.pagination import cursor_pagination
+from common.responses import created_or_ok
 from common.schema import BAD_REQUEST, FORBIDDEN, NOT_FOUND, THROTTLED, UNAUTHORIZED
 from follows import selectors, services
 
@@ -109,9 +110,8 @@ class FollowView(ThrottledWrites, APIView):
         followee = _target(username)
         _, created = services.follow_create(follower=request.user, followee=followee)
         profile = user_with_counts(user=followee)
-        return Response(
-            UserPublicSerializer(profile, context={"request": request}).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        return created_or_ok(
+            UserPublicSerializer(profile, context={"request": request}).data, created
         )
 
     @extend_schema(
@@ -150,9 +150,9 @@ class BlockView(ThrottledWrites, APIView):
     def post(self, request, username: str):
         blocked = _target(username)
         _, created = services.block_create(blocker=request.user, blocked=blocked)
-        return Response(
+        return created_or_ok(
             UserPublicSerializer(user_with_counts(user=blocked), context={"request": request}).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            created,
         )
 
     @extend_schema(
@@ -199,10 +199,7 @@ class MuteView(ThrottledWrites, APIView):
         )
         muted = user_with_counts(user=muted)
         muted.mute_expires_at = mute.expires_at
-        return Response(
-            MutedUserSerializer(muted, context={"request": request}).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return created_or_ok(MutedUserSerializer(muted, context={"request": request}).data, created)
 
     @extend_schema(
         tags=["safety"],

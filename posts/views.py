@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from accounts.serializers import UserPublicSerializer
 from accounts.views import UserScopedListView
 from common.pagination import cursor_pagination
+from common.responses import created_or_ok
 from common.schema import BAD_REQUEST, FORBIDDEN, NOT_FOUND, THROTTLED, UNAUTHORIZED
 from posts import selectors, services
 from posts.serializers import (
@@ -86,10 +87,7 @@ class PostListCreateView(generics.ListAPIView):
             reply_to_id=body.validated_data.get("reply_to"),
             idempotency_key=key,
         )
-        return Response(
-            PostSerializer(post, context={"request": request}).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return created_or_ok(PostSerializer(post, context={"request": request}).data, created)
 
 
 class PostObjectMixin:
@@ -260,10 +258,7 @@ class LikeView(InteractionMixin, APIView):
     def post(self, request, pk: int):
         post = self.get_post(pk)
         like, created = services.like_create(user=request.user, post=post)
-        return Response(
-            _state(request, like.post_id),
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return created_or_ok(_state(request, like.post_id), created)
 
     @extend_schema(
         tags=["interactions"],
@@ -292,10 +287,7 @@ class RepostView(InteractionMixin, APIView):
     )
     def post(self, request, pk: int):
         repost, created = services.repost_create(user=request.user, post=self.get_post(pk))
-        return Response(
-            _state(request, repost.pk),
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return created_or_ok(_state(request, repost.pk), created)
 
     @extend_schema(
         tags=["interactions"],
@@ -320,10 +312,7 @@ class BookmarkView(InteractionMixin, APIView):
     )
     def post(self, request, pk: int):
         bookmark, created = services.bookmark_create(user=request.user, post=self.get_post(pk))
-        return Response(
-            _state(request, bookmark.post_id),
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return created_or_ok(_state(request, bookmark.post_id), created)
 
     @extend_schema(
         tags=["interactions"],
