@@ -25,6 +25,11 @@ started=$(date +%s)
 step() { printf '\n--- docker: %s (%ss)\n' "$1" "$(( $(date +%s) - started ))"; }
 fail() { echo "docker: $*" >&2; exit 1; }
 
+# One run at a time on a machine: a run stops the daemon it started, which would pull it
+# from under another run using it. A second run waits here (15 minutes at most).
+exec 9>/tmp/warble-docker-ci.lock
+flock -w 900 9 || fail "another run of .ci/docker.sh held the lock for 15 minutes"
+
 PY=${CI_PYTHON:-.venv/bin/python}
 PG_URL_BASE=${CI_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 RUN_NAME=${CI_DATABASE:-warble_ci}_docker
@@ -122,7 +127,8 @@ if docker info >/dev/null 2>&1; then
 else
   # No iptables and no bridge: containers get the host's network only, which is all this
   # machine allows (and all the CI override uses).
-  dockerd --iptables=false --bridge=none >"$work/dockerd.log" 2>&1 &
+  # (Without the lock's descriptor: a daemon left behind must not keep the lock.)
+  dockerd --iptables=false --bridge=none >"$work/dockerd.log" 2>&1 9>&- &
   dockerd_pid=$!
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { tail -30 "$work/dockerd.log" >&2; fail "dockerd did not start"; }
