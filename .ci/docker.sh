@@ -18,7 +18,9 @@
 #
 #   bash .ci/docker.sh          (.ci/run calls it; needs root, PostgreSQL and RabbitMQ up)
 # Environment: CI_DATABASE (prefix of this run's database and queue names), CI_POSTGRES
-# (postgres://postgres@127.0.0.1:5432), CI_PYTHON (.venv/bin/python, with the dev extras).
+# (postgres://postgres@127.0.0.1:5432), RABBITMQ_URL (amqp://guest:guest@127.0.0.1:5672/;
+# the queue is removed with the local rabbitmqctl), CI_PYTHON (.venv/bin/python, with the
+# dev extras).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -41,6 +43,30 @@ work=$(mktemp -d /tmp/warble-docker.XXXXXX)
 # The compose services of this run: a database and a queue of their own (the machine's
 # PostgreSQL and RabbitMQ are shared with other runs), free ports, this image.
 export CI_DOCKER_DATABASE=$RUN_NAME CI_POSTS_QUEUE=$RUN_NAME-posts WARBLE_IMAGE=$IMAGE
+# The containers reach the same PostgreSQL and RabbitMQ as the rest of CI: the parts of
+# CI_POSTGRES and RABBITMQ_URL, for .ci/compose.ci.yaml.
+eval "$("$PY" - "$PG_URL_BASE" "${RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672/}" <<'PYTHON'
+import shlex
+import sys
+from urllib.parse import unquote, urlparse
+
+# (service, URL, default port, user and password: PostgreSQL's trust ignores the password)
+services = (
+    ("POSTGRES", sys.argv[1], 5432, "postgres", "unused-with-trust"),
+    ("RABBITMQ", sys.argv[2], 5672, "guest", "guest"),
+)
+for prefix, url, port, user, password in services:
+    parts = urlparse(url)
+    values = {
+        "HOST": parts.hostname or "127.0.0.1",
+        "PORT": parts.port or port,
+        "USER": unquote(parts.username or "") or user,
+        "PASSWORD": unquote(parts.password or "") or password,
+    }
+    for name, value in values.items():
+        print(f"export CI_{prefix}_{name}={shlex.quote(str(value))}")
+PYTHON
+)"
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 SERVER_PORT=$(free_port)
 CI_WS_PORT=$(free_port)
