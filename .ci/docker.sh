@@ -205,7 +205,7 @@ EOF
   cp "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" "$work/standin/ca-certificates.crt"
   docker build -q "${build_args[@]}" --label org.warble.standin=yes -t "$BASE_IMAGE" \
     -f .ci/python-standin.Dockerfile "$work/standin" >/dev/null
-  echo "built the stand-in: $(docker image inspect -f '{{.Size}}' "$BASE_IMAGE" | numfmt --to=si)B"
+  echo "built the stand-in: $(docker image inspect -f '{{.Size}}' "$BASE_IMAGE" | numfmt --to=si --round=nearest)B"
 fi
 
 step "project image $IMAGE"
@@ -219,8 +219,8 @@ docker build -q "${build_args[@]}" --label org.warble.ci=yes -t "$IMAGE" . >/dev
 docker image prune -f --filter label=org.warble.ci=yes >/dev/null
 size=$(docker image inspect -f '{{.Size}}' "$IMAGE")
 base_size=$(docker image inspect -f '{{.Size}}' "$BASE_IMAGE")
-echo "built in $(( $(date +%s) - build_started ))s: $(numfmt --to=si "$size")B" \
-  "($(numfmt --to=si $(( size - base_size )))B over the base)"
+echo "built in $(( $(date +%s) - build_started ))s: $(numfmt --to=si --round=nearest "$size")B" \
+  "($(numfmt --to=si --round=nearest $(( size - base_size )))B over the base)"
 
 step "compose services: migrate, then api, ws and 2 workers"
 psql "$PG_URL_BASE/postgres" -qc "DROP DATABASE IF EXISTS $CI_DOCKER_DATABASE WITH (FORCE)"
