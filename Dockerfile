@@ -4,10 +4,23 @@
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /app
-# Dependencies first, so code changes reuse this layer. Every dependency ships wheels:
-# no compiler is needed here either.
-COPY pyproject.toml README.md ./
-RUN python -m venv /venv && /venv/bin/pip install .
+# A package index other than PyPI, when the machine building the image uses one.
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
+ARG PIP_TRUSTED_HOST
+# Dependencies first, so code changes reuse this layer (and README edits too: the package
+# metadata only needs the file to exist). Every dependency ships wheels: no compiler is
+# needed here either.
+COPY pyproject.toml ./
+# Then what the runtime never uses goes (docs/deployment.md has the sizes): pip and
+# setuptools, and the test suites that packages ship (django/test stays: it is Django's
+# testing API, not a suite). Compiled .pyc files stay: without them, on the read-only root
+# filesystem, every process would compile its imports again at each start (about 1 s more).
+RUN touch README.md && python -m venv /venv && /venv/bin/pip install . \
+    && /venv/bin/pip uninstall --yes pip setuptools \
+    && find /venv/lib -depth -type d \( -name tests -o -name test \) -not -path '*/django/test' \
+       -exec rm -rf {} + \
+    && rm -rf build *.egg-info README.md
 COPY . .
 RUN SECRET_KEY=collectstatic-only /venv/bin/python manage.py collectstatic --noinput -v0 \
     && rm -rf var .env

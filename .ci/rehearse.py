@@ -3,9 +3,10 @@
 Reads the services from `docker-compose config` and starts their own commands and
 environments as local processes: `migrate` (to completion), then `api`, `ws` and two
 `worker`s, with the container addresses swapped for the local PostgreSQL and RabbitMQ and
-free ports. Then it drives a smoke flow through them as a client would: register, sign in,
-follow, a live notification over the websocket, search, feed, readiness. Stops everything
-and exits non-zero on any failure.
+free ports. Then it drives the smoke flow of .ci/smoke.py through them as a client would:
+register, sign in, follow, a live notification over the websocket, search, feed, readiness.
+Stops everything and exits non-zero on any failure. (.ci/docker.sh runs the same flow, and
+more, against the real containers.)
 
     .venv/bin/python .ci/rehearse.py
 Environment: REHEARSAL_POSTGRES (postgres://postgres@127.0.0.1:5432),
@@ -13,7 +14,6 @@ REHEARSAL_RABBITMQ (amqp://guest:guest@127.0.0.1:5672/).
 """
 
 import asyncio
-import json
 import os
 import shlex
 import shutil
@@ -30,8 +30,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import psycopg
-import websockets
 import yaml
+from smoke import flow
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -132,22 +132,6 @@ class Processes:
             print((self.log_dir / f"{name}.log").read_text(errors="replace")[-5000:])
 
 
-def http(method: str, url: str, body: dict | None = None, token: str | None = None):
-    request = urllib.request.Request(  # noqa: S310
-        url, data=json.dumps(body).encode() if body is not None else None, method=method
-    )
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
-            raw = response.read()
-            return response.status, (json.loads(raw) if raw else None)
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-        return error.code, (json.loads(raw) if raw else None)
-
-
 def wait_up(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -159,55 +143,6 @@ def wait_up(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer in {timeout}s")
-
-
-def check(condition: bool, what: str) -> None:
-    if not condition:
-        raise AssertionError(what)
-    log(f"ok: {what}")
-
-
-async def smoke(api: str, ws: str) -> None:
-    suffix = uuid.uuid4().hex[:6]
-    alice, bob = f"alice{suffix}", f"bob{suffix}"
-    password = f"rehearsal-{uuid.uuid4().hex}"
-    for name in (alice, bob):
-        status, body = http(
-            "POST", f"{api}/api/auth/register/", {"username": name, "password": password}
-        )
-        check(status == 201, f"register {name} (201, got {status} {body})")
-    tokens = {}
-    for name in (alice, bob):
-        status, body = http(
-            "POST", f"{api}/api/auth/login/", {"username": name, "password": password}
-        )
-        check(status == 200 and "access" in body, f"sign in as {name}")
-        tokens[name] = body["access"]
-    status, _ = http("POST", f"{api}/api/users/{bob}/follow/", token=tokens[alice])
-    check(status == 201, f"{alice} follows {bob}")
-
-    socket_ = await websockets.connect(
-        f"{ws}/ws/notifications/?token={tokens[alice]}", open_timeout=10
-    )
-    log(f"ok: {alice}'s websocket is open on the ws service")
-    word = f"rehearsal{suffix}"
-    status, post = http("POST", f"{api}/api/posts/", {"text": f"Hello from {word}"}, tokens[bob])
-    check(status == 201, f"{bob} posts through the api service")
-    event = json.loads(await asyncio.wait_for(socket_.recv(), 20))
-    check(
-        event["type"] == "post.created" and event["post"]["id"] == post["id"],
-        "the post reaches the websocket through the queue, a worker and the channel layer",
-    )
-    await socket_.close()
-
-    status, found = http("GET", f"{api}/api/posts/?q={word}", token=tokens[alice])
-    check(status == 200 and [p["id"] for p in found["results"]] == [post["id"]], "search finds it")
-    status, feed = http("GET", f"{api}/api/feed/", token=tokens[alice])
-    check(status == 200 and feed["results"][0]["id"] == post["id"], "it heads the follower's feed")
-    status, inbox = http("GET", f"{api}/api/notifications/", token=tokens[alice])
-    check(status == 200 and inbox["results"][0]["id"] == event["id"], "and the inbox")
-    status, ready = http("GET", f"{api}/readyz")
-    check(status == 200 and ready["checks"] == {"database": "ok", "broker": "ok"}, "readyz")
 
 
 async def delete_queue(queue: str) -> None:
@@ -267,7 +202,7 @@ def main() -> int:
             )
         wait_up(f"http://127.0.0.1:{api_port}/healthz", api)
         wait_up(f"http://127.0.0.1:{ws_port}/healthz", ws)
-        asyncio.run(smoke(f"http://127.0.0.1:{api_port}", f"ws://127.0.0.1:{ws_port}"))
+        asyncio.run(flow(f"http://127.0.0.1:{api_port}", f"ws://127.0.0.1:{ws_port}"))
     except BaseException as exc:
         log(f"FAILED: {exc!r}")
         processes.stop()
