@@ -15,6 +15,12 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
+def pytest_collection_modifyitems(items):
+    """Browser tests last: once Playwright has started, the main thread holds its event loop
+    for the rest of the session, where async_to_sync (eager fan-out) cannot run."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _database_beside_playwright():
     """Playwright's sync API runs an event loop in the test's thread, so Django would refuse

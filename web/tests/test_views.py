@@ -161,7 +161,7 @@ def test_profile_follow_unfollow_block_mute(web, user, other):
     html = web.get("/u/bob/").content.decode()
     assert ">Follow</button>" in html and ">Block</button>" in html and ">Mute</button>" in html
     html = web.post("/u/bob/do/follow/", HTTP_HX_REQUEST="true").content.decode()
-    assert ">Unfollow</button>" in html and "<strong>1</strong> followers" in html
+    assert ">Unfollow</button>" in html and "<strong>1</strong> follower<" in html
     assert Notification.objects.filter(recipient=other, type="follow.created").exists()
     web.post("/u/bob/do/follow/", {"undo": "1"})
     assert ">Follow</button>" in web.get("/u/bob/").content.decode()

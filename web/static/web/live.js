@@ -59,6 +59,10 @@
   function onEvent(event) {
     if (typeof event.id !== "number" || event.id <= last) return;
     last = event.id;
+    // "Mark all read" covers what has been shown, live arrivals included.
+    document.querySelectorAll("input[name=up_to]").forEach(function (input) {
+      input.value = String(last);
+    });
     setUnread((Number(badge && badge.textContent) || 0) + 1);
     body.dispatchEvent(new CustomEvent("live-notification", { bubbles: true }));
     if (banner && event.type === "post.created" && event.post &&
