@@ -35,7 +35,7 @@ its p50 is that of the like/unlike pair; after each like run the likes are reset
 The verdict is on the median of the per-round ratios; the ratio of the medians is printed
 beside it.
 
-    .venv/bin/python bench/interactions.py            # seeds (~10 min), then measures
+    .venv/bin/python bench/interactions.py            # seeds (~6 min), then measures (~9 min)
     .venv/bin/python bench/interactions.py --reuse    # keeps the database of an earlier run
 
 Needs PostgreSQL, wrk and RabbitMQ (BENCH_RABBITMQ_URL, default

@@ -12,6 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Django must be set up before the routing imports models.
 django_asgi_app = get_asgi_application()
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from common import transport  # noqa: E402
@@ -36,7 +37,12 @@ application = BindServerLoop(
     ProtocolTypeRouter(
         {
             "http": ASGIBodyLimit(django_asgi_app),
-            "websocket": origin_checked(JWTAuthMiddleware(URLRouter(websocket_urlpatterns))),
+            # Browsers on the web client's own pages sign in with the session cookie; API
+            # clients with a JWT. The origin check runs first, so another site's page cannot
+            # use a visitor's cookie.
+            "websocket": origin_checked(
+                AuthMiddlewareStack(JWTAuthMiddleware(URLRouter(websocket_urlpatterns)))
+            ),
         }
     )
 )

@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "follows",
     "notifications",
     "moderation",
+    "django_htmx",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -106,6 +108,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -214,6 +217,11 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.TokenRefreshSerializer",
 }
+
+# The web client signs in with a session (the API keeps its JWTs).
+LOGIN_URL = "web:signin"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "web:signin"
 
 # --- REST API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,11 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.urls import auth_urlpatterns, users_urlpatterns
 from common import views as common_views
+from web import views as web_views
 
 api_urlpatterns = [
     path("auth/", include(auth_urlpatterns)),
@@ -19,7 +19,9 @@ api_urlpatterns = [
 ]
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="index.html"), name="home"),
+    # The web client: server-rendered pages on the same services as the API.
+    path("", web_views.home, name="home"),
+    path("", include("web.urls")),
     path("api/", include(api_urlpatterns)),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema")),

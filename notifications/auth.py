@@ -49,14 +49,23 @@ def user_for_token(raw_token: str) -> tuple:
 
 class JWTAuthMiddleware(BaseMiddleware):
     """Puts the token's user (or AnonymousUser) in `scope["user"]` and its session id in
-    `scope["session_id"]`."""
+    `scope["session_id"]`. Without a token, a user already signed in by the session cookie
+    (channels' AuthMiddleware, outside this one) stays, with session id 0."""
 
     async def __call__(self, scope, receive, send):
         token = token_from_scope(scope)
-        user, session_id = await user_for_token(token) if token else (AnonymousUser(), 0)
+        if token:
+            user, session_id = await user_for_token(token)
+        else:
+            user, session_id = _session_user(scope), 0
         return await super().__call__(
             {**scope, "user": user, "session_id": session_id}, receive, send
         )
+
+
+def _session_user(scope):
+    user = scope.get("user")
+    return user if user is not None and user.is_authenticated else AnonymousUser()
 
 
 class BrowserOriginValidator(OriginValidator):

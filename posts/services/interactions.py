@@ -2,7 +2,9 @@
 
 Each is a row with a unique constraint, so doing it twice, even from two requests at once,
 leaves one row. The count it changes is updated in the same transaction, as its last
-statement, so a popular post's row is locked only for the commit. Anything done to a repost
+statement, so a popular post's row is locked only for the commit; a like's commit does not
+wait for the disk's flush (common.db.commit_without_flush), so a viral post's likes are not
+serialised on it. Anything done to a repost
 is done to its original."""
 
 import logging
@@ -12,6 +14,7 @@ from django.db.models import F
 
 from accounts.models import User
 from common import events
+from common.db import commit_without_flush
 from posts.models import Bookmark, Like, Post, TimelineEntry
 from posts.services.posts import post_publish, posts_delete, refuse_across_block
 
@@ -36,6 +39,7 @@ def like_create(*, user: User, post: Post) -> tuple[Like, bool]:
     original = _target(user, post)
     try:
         with transaction.atomic():
+            commit_without_flush()
             like, created = Like.objects.get_or_create(user=user, post_id=original.pk)
             if created:
                 Post.objects.filter(pk=original.pk).update(like_count=F("like_count") + 1)
@@ -50,6 +54,7 @@ def like_delete(*, user: User, post: Post) -> bool:
     """Take back a like; True if there was one. Its notification goes too."""
     original = _original(post)
     with transaction.atomic():
+        commit_without_flush()
         deleted, _ = Like.objects.filter(user=user, post_id=original.pk).delete()
         if deleted:
             Post.objects.filter(pk=original.pk).update(like_count=F("like_count") - 1)

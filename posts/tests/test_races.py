@@ -90,3 +90,20 @@ def test_a_reply_racing_the_deletion_of_its_parent_is_refused_or_counted(alice, 
     assert results[1] == 204
     assert results[0] in (201, 400)
     assert not Post.objects.filter(pk=parent["id"]).exists()
+
+
+def test_a_like_commits_without_waiting_for_the_flush(alice, other):
+    """So a popular post's row lock is released at commit, not after the disk's flush."""
+    from django.test.utils import CaptureQueriesContext
+
+    post = alice.post("/api/posts/", {"text": "hot"}, format="json").json()
+    bob = client_for(other)
+    for method in ("post", "delete"):
+        with CaptureQueriesContext(connection) as queries:
+            getattr(bob, method)(f"/api/posts/{post['id']}/like/")
+        statements = [q["sql"] for q in queries.captured_queries]
+        relaxed = statements.index("SET LOCAL synchronous_commit TO OFF")
+        counter = next(
+            i for i, sql in enumerate(statements) if "like_count" in sql and "UPDATE" in sql
+        )
+        assert relaxed < counter

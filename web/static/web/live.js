@@ -1,0 +1,96 @@
+// Warble web client: the live connection (websocket), plus two small form helpers.
+// Rendering stays on the server: events only update counters and ask htmx for partials.
+(function () {
+  "use strict";
+
+  // Compose: characters left, and a word when over the limit.
+  function updateCount(area) {
+    var out = document.getElementById(area.id + "_count");
+    if (!out) return;
+    var left = Number(area.dataset.count) - Array.from(area.value).length;
+    out.textContent = left + " characters left";
+    out.classList.toggle("over", left < 0);
+  }
+  document.addEventListener("input", function (e) {
+    if (e.target.matches && e.target.matches("textarea[data-count]")) updateCount(e.target);
+  });
+  document.addEventListener("change", function (e) {
+    var input = e.target;
+    if (!input.dataset || !input.dataset.preview || !input.files || !input.files[0]) return;
+    var img = document.getElementById(input.dataset.preview);
+    if (!img) return;
+    var reader = new FileReader();
+    reader.onload = function () { img.src = reader.result; img.hidden = false; };
+    reader.readAsDataURL(input.files[0]);
+  });
+
+  var body = document.body;
+  if (!body || body.dataset.live === undefined) return;
+  var last = Number(body.dataset.live) || 0;
+  var badge = document.getElementById("unread");
+  var offline = document.getElementById("offline");
+  var banner = document.getElementById("new-posts");
+  var fresh = 0;
+  var delay = 500;
+  var socket;
+
+  function setUnread(n) {
+    if (!badge) return;
+    badge.textContent = String(n);
+    badge.setAttribute("aria-label", n + " unread");
+    badge.hidden = n === 0;
+  }
+
+  function topPostId() {
+    var first = document.querySelector("#posts .post");
+    return first ? Number(first.dataset.id) : 0;
+  }
+
+  if (banner) {
+    banner.addEventListener("htmx:configRequest", function (e) {
+      e.detail.parameters.after = String(topPostId());
+    });
+    banner.addEventListener("htmx:afterRequest", function () {
+      fresh = 0;
+      banner.hidden = true;
+    });
+  }
+
+  function onEvent(event) {
+    if (typeof event.id !== "number" || event.id <= last) return;
+    last = event.id;
+    // "Mark all read" covers what has been shown, live arrivals included.
+    document.querySelectorAll("input[name=up_to]").forEach(function (input) {
+      input.value = String(last);
+    });
+    setUnread((Number(badge && badge.textContent) || 0) + 1);
+    body.dispatchEvent(new CustomEvent("live-notification", { bubbles: true }));
+    if (banner && event.type === "post.created" && event.post &&
+        !document.getElementById("post-" + event.post.id)) {
+      fresh += 1;
+      banner.textContent = fresh === 1 ? "1 new post" : fresh + " new posts";
+      banner.hidden = false;
+    }
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(scheme + "://" + location.host + "/ws/notifications/?since=" + last);
+    socket.onopen = function () {
+      delay = 500;
+      if (offline) offline.hidden = true;
+    };
+    socket.onmessage = function (message) {
+      var event;
+      try { event = JSON.parse(message.data); } catch (err) { return; }
+      onEvent(event);
+    };
+    socket.onclose = function (e) {
+      if (e.code === 4401) return; // signed out: nothing to reconnect to
+      if (offline) offline.hidden = false;
+      setTimeout(connect, delay + Math.random() * delay);
+      delay = Math.min(delay * 2, 30000);
+    };
+  }
+  connect();
+})();

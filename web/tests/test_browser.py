@@ -1,0 +1,313 @@
+"""The web client in a real browser (Chromium through Playwright) against a live server:
+what a new user does, live updates between two people, keyboard use, a phone's width, and
+no console error or failed request on any page. Screenshots for the README are made here."""
+
+import io
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connections
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from common.testing import PASSWORD, make_user
+from notifications.tests.e2e import ROOT
+from web.tests.conftest import SCREENSHOTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(autouse=True)
+def _server_password_hashing(settings):
+    # Accounts made here sign in on the server, which hashes as in production.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+
+
+def in_thread(function, *args, **kwargs):
+    """Run a service beside Playwright's event loop: its after-commit fan-out (the test's
+    embedded transport, run eagerly) cannot run in the loop's thread."""
+
+    def call():
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result()
+
+
+class Watch:
+    """Console errors, failed requests and requests to another origin seen by a page."""
+
+    def __init__(self, page: Page, origin: str):
+        self.problems: list[str] = []
+        page.on(
+            "console",
+            lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"),
+        )
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on(
+            "requestfailed",
+            lambda r: self.problems.append(f"failed: {r.url} {r.failure}"),
+        )
+        page.on(
+            "response",
+            lambda r: r.status >= 400 and self.problems.append(f"{r.status}: {r.url}"),
+        )
+        page.on(
+            "request",
+            lambda r: (
+                not r.url.startswith((origin, "data:"))
+                and self.problems.append(f"other origin: {r.url}")
+            ),
+        )
+
+    def check(self) -> None:
+        assert self.problems == []
+
+
+def new_page(browser, server, viewport=DESKTOP) -> tuple[Page, Watch]:
+    context = browser.new_context(viewport=viewport, base_url=server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    return page, Watch(page, server.url)
+
+
+def sign_in(page: Page, username: str) -> None:
+    page.goto("/signin/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Post", exact=True)).to_be_visible()
+
+
+def shot(page: Page, name: str) -> None:
+    width = page.viewport_size["width"]
+    kind = "phone" if width < 600 else "desktop"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}-{kind}.png", full_page=False)
+
+
+def no_horizontal_scroll(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"{page.url} is {width} px wide"
+
+
+def test_sign_up_post_and_see_it(browser, server):
+    page, watch = new_page(browser, server)
+    page.goto("/")
+    expect(page).to_have_title(re.compile("Warble"))
+    page.get_by_role("link", name="Sign up").first.click()
+    page.get_by_label("Username").fill("newcomer")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password confirmation").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    compose = page.get_by_label("What is happening?")
+    compose.fill("Hello, #warble! My first post.")
+    expect(page.locator("output.count")).to_have_text("250 characters left")
+    # A double click posts once: both submits carry the form's idempotency key.
+    page.get_by_role("button", name="Post", exact=True).dblclick()
+    expect(page.locator("#posts .post")).to_have_count(1)
+    expect(page.locator("#posts .post").first).to_contain_text("My first post.")
+    expect(compose).to_have_value("")
+    page.reload()
+    expect(page.locator("#posts .post")).to_have_count(1)
+    link = page.get_by_role("link", name="#warble")
+    expect(link).to_have_attribute("href", "/search/?q=%23warble")
+    watch.check()
+
+
+def test_following_brings_posts_and_notifications_live(browser, server):
+    make_user("alice", display_name="Alice")
+    make_user("bob", display_name="Bob")
+    alice, alice_watch = new_page(browser, server)
+    bob, bob_watch = new_page(browser, server)
+    sign_in(alice, "alice")
+    sign_in(bob, "bob")
+    alice.goto("/u/bob/")
+    alice.get_by_role("button", name="Follow", exact=True).click()
+    expect(alice.get_by_role("button", name="Unfollow")).to_be_visible()
+    # Bob, on his feed, hears of the new follower without a reload.
+    expect(bob.locator("#unread")).to_have_text("1")
+    alice.goto("/")
+    alice.wait_for_function("() => !document.getElementById('offline') || true")
+    bob.get_by_label("What is happening?").fill("Live from Bob, hi @alice")
+    bob.get_by_role("button", name="Post", exact=True).click()
+    expect(bob.locator("#posts .post").first).to_contain_text("Live from Bob")
+    banner = alice.get_by_role("button", name="1 new post")
+    expect(banner).to_be_visible()
+    expect(alice.locator("#unread")).not_to_be_hidden()
+    banner.click()
+    expect(alice.locator("#posts .post").first).to_contain_text("Live from Bob")
+    expect(banner).to_be_hidden()
+    # Mentions link to the profile.
+    expect(alice.locator("#posts .post").first.get_by_role("link", name="@alice")).to_be_visible()
+    alice.get_by_role("link", name=re.compile("^Notifications")).click()
+    expect(alice.locator("#groups")).to_contain_text("mentioned you")
+    # The notifications page fills in live too.
+    bob.goto("/u/alice/")
+    bob.get_by_role("button", name="Follow", exact=True).click()
+    expect(alice.locator("#groups")).to_contain_text("followed you")
+    alice.get_by_role("button", name="Mark all read").click()
+    expect(alice.locator("#unread")).to_be_hidden()
+    alice_watch.check()
+    bob_watch.check()
+
+
+def test_reconnects_after_a_restart_and_fills_in_what_it_missed(browser, server):
+    make_user("alice")
+    bob = make_user("bob")
+    page, _ = new_page(browser, server)
+    sign_in(page, "alice")
+    page.goto("/u/bob/")
+    page.get_by_role("button", name="Follow", exact=True).click()
+    page.goto("/")
+    page.wait_for_timeout(500)
+    server.stop()
+    expect(page.locator("#offline")).to_be_visible()
+    from posts.services import post_create
+
+    # Posted while the page is offline: its notification is in the inbox, and the page
+    # replays it (`?since=`) once it is back.
+    in_thread(post_create, author=bob, text="while you were away")
+    server.start()
+    expect(page.locator("#offline")).to_be_hidden(timeout=30_000)
+    expect(page.get_by_role("button", name="1 new post")).to_be_visible()
+    page.get_by_role("button", name="1 new post").click()
+    expect(page.locator("#posts .post").first).to_contain_text("while you were away")
+
+
+def test_like_repost_bookmark_and_reply(browser, server):
+    from posts.services import post_create
+
+    make_user("alice")
+    bob = make_user("bob", display_name="Bob")
+    post, _ = in_thread(post_create, author=bob, text="Interact with me")
+    page, watch = new_page(browser, server)
+    sign_in(page, "alice")
+    page.goto(f"/p/{post.pk}/")
+    actions = page.locator(f"#actions-{post.pk}")
+    actions.get_by_role("button", name="Like").click()
+    expect(actions.get_by_role("button", name="Like")).to_have_attribute("aria-pressed", "true")
+    expect(actions.locator(".n").nth(1)).to_have_text("1")
+    actions.get_by_role("button", name="Repost").click()
+    expect(actions.get_by_role("button", name="Repost")).to_have_attribute("aria-pressed", "true")
+    actions.get_by_role("button", name="Bookmark").click()
+    expect(actions.get_by_role("button", name="Bookmark")).to_have_attribute("aria-pressed", "true")
+    page.get_by_label("Your reply").fill("A reply from Alice")
+    page.get_by_role("button", name="Reply").click()
+    expect(page.locator("#replies")).to_contain_text("A reply from Alice")
+    shot(page, "post")
+    page.get_by_role("link", name="Bookmarks").click()
+    expect(page.locator("main")).to_contain_text("Interact with me")
+    watch.check()
+
+
+def test_picture_upload_with_preview(browser, server, tmp_path):
+    make_user("alice")
+    page, watch = new_page(browser, server)
+    sign_in(page, "alice")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Display name").fill("Alice Liddell")
+    page.get_by_label("Bio").fill("Curiouser and curiouser.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Your profile was saved.")).to_be_visible()
+    picture = tmp_path / "me.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 300), (11, 92, 173)).save(buffer, "PNG")
+    picture.write_bytes(buffer.getvalue())
+    page.get_by_label("Picture", exact=True).set_input_files(picture)
+    expect(page.locator("#avatar-preview")).to_be_visible()
+    expect(page.locator("#avatar-preview")).to_have_attribute("src", re.compile("^data:image"))
+    page.get_by_role("button", name="Upload picture").click()
+    expect(page.get_by_text("Your picture was saved.")).to_be_visible()
+    preview = page.locator("#avatar-preview")
+    expect(preview).to_have_attribute("src", re.compile("/media/avatars/"))
+    assert page.evaluate("document.getElementById('avatar-preview').naturalWidth") > 0
+    shot(page, "settings")
+    page.get_by_role("link", name="Profile").click()
+    expect(page.get_by_role("img", name="Picture of alice")).to_be_visible()
+    watch.check()
+
+
+def test_keyboard_only_sign_in(browser, server):
+    make_user("alice")
+    page, watch = new_page(browser, server)
+    page.goto("/")
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "id_username":
+            break
+    assert page.evaluate("document.activeElement.id") == "id_username"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none", "focus is visible"
+    page.keyboard.type("alice")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Post", exact=True)).to_be_visible()
+    watch.check()
+
+
+def test_pages_on_a_phone_and_a_desktop(browser, server):
+    from follows.services import follow_create
+    from posts.services import bookmark_create, like_create, post_create, repost_create
+
+    alice = make_user("alice", display_name="Alice", bio="Down the rabbit hole.")
+    bob = make_user("bob", display_name="Bob Builder", bio="Can we fix it?")
+    carol = make_user("carol", display_name="Carol")
+    in_thread(follow_create, follower=alice, followee=bob)
+    in_thread(follow_create, follower=bob, followee=alice)
+    in_thread(follow_create, follower=carol, followee=alice)
+    mine, _ = in_thread(post_create, author=alice, text="Tea or #coffee? Asking for a friend.")
+    first, _ = in_thread(post_create, author=bob, text="Good morning, @alice! #coffee time")
+    in_thread(post_create, author=bob, text="w" * 280)
+    in_thread(
+        post_create, author=alice, text="Reading about #django and htmx", reply_to_id=first.pk
+    )
+    in_thread(like_create, user=alice, post=first)
+    in_thread(bookmark_create, user=alice, post=first)
+    for fan in (bob, carol):
+        in_thread(like_create, user=fan, post=mine)
+    in_thread(repost_create, user=carol, post=mine)
+    pages = {
+        "home": "/",
+        "profile": "/u/bob/",
+        "notifications": "/notifications/",
+        "search": "/search/?q=%23coffee",
+        "thread": f"/p/{first.pk}/",
+        "bookmarks": "/bookmarks/",
+        "settings": "/settings/",
+        "not-found": "/no/such/page/",
+    }
+    for viewport in (PHONE, DESKTOP):
+        page, watch = new_page(browser, server, viewport)
+        page.goto("/")
+        no_horizontal_scroll(page)
+        shot(page, "signin")
+        sign_in(page, "alice")
+        for name, path in pages.items():
+            response = page.goto(path)
+            assert response.status == (404 if name == "not-found" else 200)
+            expect(page.locator("h1").first).to_be_attached()
+            no_horizontal_scroll(page)
+            if name != "settings" or viewport is PHONE:
+                shot(page, name)
+            if name == "not-found":
+                # The page's own 404, and Chromium's console line about it, are expected.
+                watch.problems = [
+                    p for p in watch.problems if "/no/such/page/" not in p and "404" not in p
+                ]
+        watch.check()
+        page.context.close()
+
+
+def test_screenshots_are_referenced_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    assert "docs/screenshots/home-phone.png" in readme
+    assert "docs/screenshots/home-desktop.png" in readme

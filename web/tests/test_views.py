@@ -1,0 +1,309 @@
+"""The web client's pages through Django's test client: forms, errors, CSRF, live partials
+and query counts."""
+
+import gzip
+import io
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from PIL import Image
+
+from accounts.models import User
+from common.testing import PASSWORD, make_user
+from follows.services import follow_create
+from notifications.models import Notification
+from posts.models import Bookmark, Like, Post
+from posts.services import post_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def web(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_signed_out_home_offers_sign_in_and_sign_up(client):
+    response = client.get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="en">' in html
+    assert '<label for="id_username">Username</label>' in html
+    assert '<label for="id_password">Password</label>' in html
+    assert ">Sign in</button>" in html
+    assert 'href="/signup/"' in html
+
+
+def test_sign_up_signs_in_and_shows_the_feed(client):
+    page = client.get("/signup/").content.decode()
+    for label in ("Username", "Password", "Password confirmation"):
+        assert f">{label}</label>" in page
+    response = client.post(
+        "/signup/",
+        {"username": "carol", "password1": PASSWORD, "password2": PASSWORD},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == "/"
+    assert User.objects.get(username="carol").check_password(PASSWORD)
+    assert "Welcome to Warble, carol!" in response.content.decode()
+    assert ">Post</button>" in response.content.decode()
+
+
+def test_sign_up_errors_appear_next_to_their_fields(client, user):
+    response = client.post(
+        "/signup/", {"username": "ALICE", "password1": PASSWORD, "password2": "different"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r'id="id_username_error" role="alert">[^<]*already exists', html)
+    assert re.search(r'id="id_password2_error" role="alert">[^<]*didn.t match', html)
+    assert not User.objects.filter(username="ALICE").exists()
+
+
+def test_sign_in_wrong_password_says_so_in_words(client, user):
+    response = client.post("/signin/", {"username": "alice", "password": "nope"})
+    html = response.content.decode()
+    assert "Please enter a correct username and password" in html
+    assert '{"detail"' not in html
+    response = client.post("/signin/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_forms_refuse_a_post_without_csrf_token(user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post("/", {"text": "hello"})
+    assert response.status_code == 403
+    assert not Post.objects.exists()
+    page = client.get("/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = client.post("/", {"text": "hello", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert Post.objects.get().text == "hello"
+
+
+def test_pages_need_a_session(client):
+    for path in ("/search/", "/notifications/", "/settings/", "/bookmarks/", "/u/alice/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/signin/")
+
+
+def test_compose_posts_once_per_idempotency_key(web, user):
+    form = {"text": "only once", "idempotency_key": "k-123"}
+    assert web.post("/", form).status_code == 302
+    assert web.post("/", form).status_code == 302
+    assert Post.objects.filter(author=user).count() == 1
+
+
+def test_compose_error_is_next_to_the_field_and_gone_after_success(web, user):
+    response = web.post("/", {"text": "x" * 281, "idempotency_key": "a"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert 'id="id_text_error" role="alert"' in html and "at most 280" in html
+    response = web.post("/", {"text": "fine", "idempotency_key": "b"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert 'role="alert"' not in html
+    assert 'hx-swap-oob="afterbegin:#posts"' in html and "fine" in html
+    # A fresh key for the next post.
+    assert 'value="b"' not in html
+
+
+def test_feed_shows_posts_with_links_for_mentions_and_tags(web, user, other):
+    post_create(author=other, text="hi @alice about #Django and @nobody")
+    follow_create(follower=user, followee=other)
+    html = web.get("/").content.decode()
+    assert '<a href="/u/alice/">@alice</a>' in html
+    assert '<a href="/search/?q=%23django">#Django</a>' in html
+    assert "@nobody" in html and 'href="/u/nobody/"' not in html
+    assert re.search(r'<time datetime="[^"]+" title="[^"]+ UTC">just now</time>', html)
+
+
+def test_text_is_escaped(web, user):
+    post_create(author=user, text="<script>alert(1)</script> #tag")
+    html = web.get("/").content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_like_repost_bookmark_as_plain_forms_and_htmx(web, user, other):
+    post, _ = post_create(author=other, text="like me")
+    response = web.post(f"/p/{post.pk}/like/", HTTP_REFERER="http://testserver/")
+    assert response.status_code == 302 and response["Location"] == "http://testserver/"
+    assert Like.objects.filter(user=user, post=post).exists()
+    html = web.post(f"/p/{post.pk}/like/", {"undo": "1"}, HTTP_HX_REQUEST="true").content.decode()
+    assert not Like.objects.filter(user=user, post=post).exists()
+    assert 'aria-pressed="false">Like</button>' in html
+    html = web.post(f"/p/{post.pk}/bookmark/", HTTP_HX_REQUEST="true").content.decode()
+    assert Bookmark.objects.filter(user=user, post=post).exists()
+    assert 'aria-pressed="true">Bookmark</button>' in html
+    web.post(f"/p/{post.pk}/repost/")
+    assert Post.objects.filter(author=user, repost_of=post).exists()
+    assert "like me" in web.get("/bookmarks/").content.decode()
+
+
+def test_reply_on_the_post_page(web, user, other):
+    parent, _ = post_create(author=other, text="the root")
+    response = web.post(f"/p/{parent.pk}/", {"text": "my reply", "idempotency_key": "r1"})
+    assert response.status_code == 302
+    reply = Post.objects.get(reply_to=parent)
+    html = web.get(f"/p/{reply.pk}/").content.decode()
+    assert html.index("the root") < html.index("my reply")
+    assert ">Reply</button>" in html
+
+
+def test_profile_follow_unfollow_block_mute(web, user, other):
+    html = web.get("/u/bob/").content.decode()
+    assert ">Follow</button>" in html and ">Block</button>" in html and ">Mute</button>" in html
+    html = web.post("/u/bob/do/follow/", HTTP_HX_REQUEST="true").content.decode()
+    assert ">Unfollow</button>" in html and "<strong>1</strong> follower<" in html
+    assert Notification.objects.filter(recipient=other, type="follow.created").exists()
+    web.post("/u/bob/do/follow/", {"undo": "1"})
+    assert ">Follow</button>" in web.get("/u/bob/").content.decode()
+    web.post("/u/bob/do/mute/")
+    assert ">Unmute</button>" in web.get("/u/bob/").content.decode()
+    web.post("/u/bob/do/block/")
+    assert ">Unblock</button>" in web.get("/u/bob/").content.decode()
+    response = web.post("/u/bob/do/follow/", HTTP_HX_REQUEST="true")
+    assert "You cannot follow this account." in response.content.decode()
+
+
+def test_followers_list_and_report(web, user, other):
+    follow_create(follower=other, followee=user)
+    assert "@bob" in web.get("/u/alice/followers/").content.decode()
+    response = web.post("/report/", {"user": "bob", "reason": "spam", "comment": ""}, follow=True)
+    assert "An admin will look at your report" in response.content.decode()
+
+
+def test_search_finds_posts_by_tag_and_people_by_name(web, user, other):
+    post_create(author=other, text="about #python today")
+    post_create(author=other, text="something else")
+    html = web.get("/search/", {"q": "#python"}).content.decode()
+    assert "about" in html and "something else" not in html
+    html = web.get("/search/", {"q": "Bob"}).content.decode()
+    assert 'href="/u/bob/"' in html
+    assert '<label for="id_q" class="visually-hidden">Search</label>' in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notifications_grouped_with_unread_badge_and_mark_read(web, user, other):
+    from posts.services import like_create
+
+    post, _ = post_create(author=user, text="mine")
+    for name in ("c1", "c2", "c3", "c4"):
+        like_create(user=make_user(name), post=post)
+    follow_create(follower=other, followee=user)
+    html = web.get("/notifications/").content.decode()
+    assert 'aria-label="5 unread"' in html
+    assert "and 1 other" in html and "liked your post" in html and "followed you" in html
+    web.post("/notifications/read/")
+    html = web.get("/").content.decode()
+    assert 'id="unread" aria-label="0 unread" hidden' in html
+
+
+def test_settings_profile_picture_and_delete(web, user):
+    response = web.post("/settings/", {"display_name": "Alice A.", "bio": "hello"}, follow=True)
+    assert "Your profile was saved." in response.content.decode()
+    user.refresh_from_db()
+    assert user.display_name == "Alice A." and user.bio == "hello"
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "red").save(buffer, "PNG")
+    buffer.name = "me.png"
+    buffer.seek(0)
+    web.post("/settings/picture/", {"avatar": buffer})
+    user.refresh_from_db()
+    assert user.avatar.name
+    html = web.post("/settings/picture/", {"avatar": io.BytesIO(b"nope")}).content.decode()
+    assert 'id="id_avatar_error" role="alert"' in html
+    html = web.post("/settings/delete/", {"password": "wrong", "confirm": "on"}).content.decode()
+    assert "The password is not right." in html
+    response = web.post("/settings/delete/", {"password": PASSWORD, "confirm": "on"})
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=user.pk).exists()
+
+
+def test_password_change_keeps_this_session(web, user):
+    response = web.post(
+        "/settings/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "n3w-pa55-w0rd!",
+            "new_password2": "n3w-pa55-w0rd!",
+        },
+    )
+    assert response.status_code == 302
+    assert web.get("/").status_code == 200
+    user.refresh_from_db()
+    assert user.check_password("n3w-pa55-w0rd!")
+
+
+def test_load_more_uses_the_api_cursor(web, user):
+    for n in range(25):
+        post_create(author=user, text=f"post number {n}")
+    html = web.get("/").content.decode()
+    cursor = re.search(r'href="\?cursor=([^"]+)"', html).group(1)
+    assert "post number 24" in html and "post number 4" not in html
+    more = web.get(f"/?cursor={cursor}", HTTP_HX_REQUEST="true").content.decode()
+    assert "post number 4" in more and "<html" not in more
+    assert web.get("/?cursor=garbage").status_code == 404
+
+
+def test_new_posts_partial_for_the_live_banner(web, user):
+    first, _ = post_create(author=user, text="older")
+    post_create(author=user, text="newer")
+    html = web.get(f"/?after={first.pk}", HTTP_HX_REQUEST="true").content.decode()
+    assert "newer" in html and "older" not in html
+
+
+def _queries(client, path) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/u/bob/", "/bookmarks/", "/search/?q=hello", "/notifications/"]
+)
+def test_query_count_does_not_grow_with_posts(web, user, other, path):
+    follow_create(follower=user, followee=other)
+
+    def add_posts(n):
+        from posts.services import bookmark_create, like_create
+
+        for _ in range(n):
+            post, _ = post_create(author=other, text="hello @alice #tag")
+            like_create(user=user, post=post)
+            bookmark_create(user=user, post=post)
+
+    add_posts(1)
+    one = _queries(web, path)
+    add_posts(99)
+    assert _queries(web, path) == one
+
+
+def test_home_page_weight_is_under_50_kb_compressed(web, user, other):
+    follow_create(follower=user, followee=other)
+    for n in range(20):
+        post_create(author=other, text=f"post {n} with some words and a #tag for @alice")
+    html = web.get("/").content
+    assets = [finders.find("web/app.css"), finders.find("web/live.js")]
+    htmx = re.search(rb'src="/static/(django_htmx/[^"]+)"', html)
+    assert htmx, "htmx is served from the package's static files"
+    assets.append(finders.find(htmx.group(1).decode()))
+    total = len(gzip.compress(html)) + sum(
+        len(gzip.compress(Path(path).read_bytes())) for path in assets
+    )
+    assert total < 50_000, total
+
+
+def test_error_pages_html_for_pages_json_for_api(web):
+    response = web.get("/no/such/page/")
+    assert response.status_code == 404
+    assert "<h1>Not found</h1>" in response.content.decode()
+    response = web.get("/api/no/such/thing/")
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
