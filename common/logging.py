@@ -13,6 +13,7 @@ import time
 import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.db import DatabaseError
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 logger = logging.getLogger("warble.request")
@@ -165,9 +166,15 @@ class RequestLogMiddleware:
 
     def _finish(self, request, response, started):
         response["X-Request-ID"] = request.request_id
-        user = getattr(request, "user", None)
         # DRF authenticates inside the view; its user is copied back onto the Django request.
-        user_id = getattr(user, "pk", None) if getattr(user, "is_authenticated", False) else None
+        # A session user not loaded yet is loaded here, which fails while the database is
+        # down: the request is logged without it.
+        try:
+            user = getattr(request, "user", None)
+            authenticated = getattr(user, "is_authenticated", False)
+        except DatabaseError:
+            user, authenticated = None, False
+        user_id = getattr(user, "pk", None) if authenticated else None
         logger.info(
             "%s %s %s",
             request.method,

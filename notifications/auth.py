@@ -6,6 +6,7 @@ exactly as the REST API validates it: signature, expiry, issuer, and an existing
 user. Tokens are never logged.
 """
 
+import json
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -17,6 +18,15 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from accounts.authentication import JWTAuthentication
+from common.availability import (
+    RETRY_AFTER,
+    UNAVAILABLE_DETAIL,
+    database_outage,
+    is_database_unavailable,
+)
+
+# The websocket close code for "try again later" (RFC 6455 registry).
+CLOSE_TRY_AGAIN_LATER = 1013
 
 _authentication = JWTAuthentication()
 
@@ -43,12 +53,44 @@ def user_for_token(raw_token: str):
 
 
 class JWTAuthMiddleware(BaseMiddleware):
-    """Puts the token's user (or AnonymousUser) in `scope["user"]`."""
+    """Puts the token's user (or AnonymousUser) in `scope["user"]`. While the database
+    cannot be reached the handshake is refused as a retryable 503 (see `refuse_unavailable`)."""
 
     async def __call__(self, scope, receive, send):
         token = token_from_scope(scope)
-        user = await user_for_token(token) if token else AnonymousUser()
+        try:
+            user = await user_for_token(token) if token else AnonymousUser()
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            database_outage.down(exc)
+            return await refuse_unavailable(scope, receive, send)
         return await super().__call__({**scope, "user": user}, receive, send)
+
+
+async def refuse_unavailable(scope, receive, send) -> None:
+    """Refuse a websocket handshake because a backing service is down: an HTTP 503 with
+    `Retry-After` and a JSON body where the server supports the ASGI websocket denial
+    response (uvicorn), else a plain refusal (daphne answers 403)."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+        return
+    body = json.dumps({"detail": UNAVAILABLE_DETAIL}).encode()
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"retry-after", str(RETRY_AFTER).encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": body})
 
 
 class BrowserOriginValidator(OriginValidator):

@@ -8,7 +8,9 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from common.availability import database_outage, is_database_unavailable
 from notifications import live, selectors
+from notifications.auth import CLOSE_TRY_AGAIN_LATER
 from notifications.serializers import notification_event
 
 logger = logging.getLogger("warble.websocket")
@@ -43,8 +45,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     so frames arriving from then on wait in this socket's outbox; replay every persisted
     notification after `?since=`, oldest first; then send the outbox, skipping what the
     replay already sent (no gaps, no duplicates). A slow client only fills its own outbox.
-    Client frames: `{"type": "ping"}` gets `{"type": "pong"}`; anything else gets an
-    `error` frame; nothing a client sends closes the socket."""
+    While the database is down the handshake is refused (503), and a replay it interrupts
+    closes the socket with 1013 (try again later). Client frames: `{"type": "ping"}` gets
+    `{"type": "pong"}`; anything else gets an `error` frame; nothing a client sends closes
+    the socket."""
 
     async def connect(self):
         user = self.scope.get("user")
@@ -63,7 +67,15 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if since == -1:
             await self._error("`since` must be a non-negative integer notification id.")
         elif since is not None:
-            await self._replay(since)
+            try:
+                await self._replay(since)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                # The client reconnects with the same `since` once the database is back.
+                database_outage.down(exc)
+                await self.close(code=CLOSE_TRY_AGAIN_LATER)
+                return
         self.writer = asyncio.create_task(self._write())
 
     async def _replay(self, since: int) -> None:
