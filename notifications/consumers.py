@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from common.availability import database_outage, is_database_unavailable
 from notifications import live, selectors
@@ -61,6 +62,12 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         self.dropped = 0
         self.hub = live.hub()
         self.hub.add(self.user_id, self)
+        # The replay must not start before the process receives live messages, or what is
+        # sent in between reaches neither (a fresh process, or a broker that is back).
+        # While the broker is down it goes on without live messages (the replay still runs).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(settings.PUBLISH_TIMEOUT):
+                await self.hub.wait_joined()
         await self.accept()
         logger.info("websocket connected", extra={"user_id": self.user_id})
         since = _since(self.scope)
@@ -98,19 +105,20 @@ class NotificationConsumer(AsyncWebsocketConsumer):
                     "websocket outbox full; frames dropped", extra={"user_id": self.user_id}
                 )
 
-    def enqueue_close(self) -> None:
-        """Called by the hub when the account is deleted or deactivated."""
+    def enqueue_close(self, code: int = CLOSE_UNAUTHORIZED) -> None:
+        """Called by the hub when the account is deleted or deactivated (4401), or when
+        live messages may have been lost and the client should catch up (1012)."""
         try:
-            self.outbox.put_nowait((None, live.CLOSE))
+            self.outbox.put_nowait((code, live.CLOSE))
         except asyncio.QueueFull:
             # A client too slow to take its frames is closed without them.
-            asyncio.get_running_loop().create_task(self.close(code=CLOSE_UNAUTHORIZED))
+            asyncio.get_running_loop().create_task(self.close(code=code))
 
     async def _write(self) -> None:
         while True:
             notification_id, frame = await self.outbox.get()
             if frame is live.CLOSE:
-                await self.close(code=CLOSE_UNAUTHORIZED)
+                await self.close(code=notification_id)  # a close carries its code there
                 return
             if notification_id is not None and notification_id in self.replayed:
                 continue
@@ -122,8 +130,9 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             writer = getattr(self, "writer", None)
             if writer is not None:
                 writer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await writer
+                # A frame the writer was sending when the client left fails (the socket is
+                # closed): nothing to report.
+                await asyncio.gather(writer, return_exceptions=True)
             logger.info("websocket closed", extra={"user_id": self.user_id, "code": code})
 
     async def dispatch(self, message):
