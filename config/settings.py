@@ -156,6 +156,11 @@ DATABASE_URL = (
 )
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Behind a pooler in transaction mode (PgBouncer), consecutive transactions of one
+    # connection may run on different server connections: nothing may outlive a transaction
+    # (prepared statements, server-side cursors, session locks; the advisory locks here are
+    # transaction-scoped already).
+    TRANSACTION_POOLING = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
     # Django's psycopg 3 connection pool: opening a connection per request costs ~40% of
     # throughput, and the pool also serves the threads of the ASGI server and the worker.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -179,10 +184,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             },
             # Parameters bound by the server let psycopg prepare the statements a connection
             # runs again and again (the feed, the auth lookup), so they are planned once.
-            "server_side_binding": True,
-            "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=5),
+            # PgBouncer 1.18 (Debian's) forgets prepared statements between transactions.
+            "server_side_binding": not TRANSACTION_POOLING,
+            "prepare_threshold": (
+                None if TRANSACTION_POOLING else env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+            ),
         }
     )
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = TRANSACTION_POOLING
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets readers and the one writer work side by side; IMMEDIATE transactions make
