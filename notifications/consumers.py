@@ -126,14 +126,28 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         if hasattr(self, "hub"):
-            self.hub.discard(self.user_id, self)
-            writer = getattr(self, "writer", None)
-            if writer is not None:
-                writer.cancel()
-                # A frame the writer was sending when the client left fails (the socket is
-                # closed): nothing to report.
-                await asyncio.gather(writer, return_exceptions=True)
+            await self._leave()
             logger.info("websocket closed", extra={"user_id": self.user_id, "code": code})
+
+    async def __call__(self, scope, receive, send):
+        try:
+            return await super().__call__(scope, receive, send)
+        finally:
+            # A server that stops cancels its consumers without a disconnect (daphne): the
+            # writer must not outlive this one (a task left pending at exit crashed
+            # daphne's interpreter in its final garbage collection).
+            await self._leave()
+
+    async def _leave(self) -> None:
+        """Leave the hub and stop the writer; safe to call twice."""
+        if hasattr(self, "hub"):
+            self.hub.discard(self.user_id, self)
+        writer = getattr(self, "writer", None)
+        if writer is not None:
+            writer.cancel()
+            # A frame the writer was sending when the client left fails (the socket is
+            # closed): nothing to report.
+            await asyncio.gather(writer, return_exceptions=True)
 
     async def dispatch(self, message):
         # Channels closes stale database connections, a hop to a worker thread, before every
