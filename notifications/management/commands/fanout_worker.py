@@ -18,7 +18,7 @@ from django.utils import timezone
 from common.availability import broker_outage, database_outage, is_database_unavailable
 from common.logging import new_request_id, request_id_var
 from notifications.fanout import InvalidMessage, handle_message
-from notifications.transport import declare_posts_queue
+from notifications.transport import declare_posts_queue, quiet_amqp_leftovers
 from posts.models import Post
 
 logger = logging.getLogger("warble.worker")
@@ -79,6 +79,7 @@ class Worker:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(quiet_amqp_leftovers)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
         connection = await self._connect()
