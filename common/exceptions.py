@@ -1,8 +1,13 @@
-"""One place that maps domain errors raised by services to HTTP responses."""
+"""One place that maps domain errors raised by services to HTTP responses.
+
+A database outage is not a domain error: it reaches Django and becomes a 503 in
+common.availability."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from common.availability import RETRY_AFTER
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -19,4 +24,7 @@ def exception_handler(exc, context):
             exc = exceptions.ValidationError(exc.message_dict)
         else:
             exc = exceptions.ValidationError({"detail": " ".join(exc.messages)})
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        response["Retry-After"] = str(RETRY_AFTER)
+    return response

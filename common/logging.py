@@ -13,6 +13,7 @@ import time
 import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.db import DatabaseError
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 logger = logging.getLogger("warble.request")
@@ -39,6 +40,41 @@ class RedactSecrets(logging.Filter):
         message = record.getMessage()
         if _SECRET_QUERY.search(message):
             record.msg, record.args = _SECRET_QUERY.sub(r"\1[redacted]", message), ()
+        return True
+
+
+class ExpectedFaults(logging.Filter):
+    """Keeps the log readable through a broker or database outage and a normal stop.
+
+    - The AMQP and pool libraries log each failed reconnection attempt, several with a
+      traceback and at ERROR (channels_rabbitmq every second). Their lines lose the
+      traceback, become warnings, and each kind of line is shown once per `window` seconds;
+      common.availability logs each outage and its end once.
+    - gunicorn logs a worker that stopped on SIGTERM (a normal stop, sent by the arbiter
+      or an orchestrator) as `ERROR ... was sent SIGTERM!`: that line becomes INFO.
+    """
+
+    RETRY_LOGGERS = ("aiormq", "aio_pika", "channels_rabbitmq", "carehare", "psycopg.pool")
+    _GRACEFUL_STOP = re.compile(r"^Worker \(pid:\d+\) was sent (SIGTERM|SIGINT|SIGQUIT)!$")
+
+    def __init__(self, window: float = 60.0):
+        super().__init__()
+        self.window = window
+        self._shown: dict[tuple[str, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "gunicorn.error" and record.levelno >= logging.ERROR:
+            if self._GRACEFUL_STOP.match(record.getMessage()):
+                record.levelno, record.levelname = logging.INFO, "INFO"
+            return True
+        if record.levelno < logging.WARNING or not record.name.startswith(self.RETRY_LOGGERS):
+            return True
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        key, now = (record.name, str(record.msg)), time.monotonic()
+        if now - self._shown.get(key, -self.window) < self.window:
+            return False
+        self._shown[key] = now
         return True
 
 
@@ -75,6 +111,7 @@ def logging_config(level: str, log_format: str, loggers: dict | None = None) -> 
         "filters": {
             "request_id": {"()": "common.logging.RequestIdFilter"},
             "redact": {"()": "common.logging.RedactSecrets"},
+            "expected_faults": {"()": "common.logging.ExpectedFaults"},
         },
         "formatters": {
             "text": {
@@ -86,7 +123,7 @@ def logging_config(level: str, log_format: str, loggers: dict | None = None) -> 
             "console": {
                 "class": "logging.StreamHandler",
                 "formatter": "json" if log_format == "json" else "text",
-                "filters": ["redact", "request_id"],
+                "filters": ["expected_faults", "redact", "request_id"],
             },
         },
         "root": {"handlers": ["console"], "level": level},
@@ -129,9 +166,15 @@ class RequestLogMiddleware:
 
     def _finish(self, request, response, started):
         response["X-Request-ID"] = request.request_id
-        user = getattr(request, "user", None)
         # DRF authenticates inside the view; its user is copied back onto the Django request.
-        user_id = getattr(user, "pk", None) if getattr(user, "is_authenticated", False) else None
+        # A session user not loaded yet is loaded here, which fails while the database is
+        # down: the request is logged without it.
+        try:
+            user = getattr(request, "user", None)
+            authenticated = getattr(user, "is_authenticated", False)
+        except DatabaseError:
+            user, authenticated = None, False
+        user_id = getattr(user, "pk", None) if authenticated else None
         logger.info(
             "%s %s %s",
             request.method,

@@ -47,6 +47,19 @@ async def declare_posts_queue(channel: aio_pika.abc.AbstractChannel, name: str):
     return await channel.declare_queue(name, durable=True, arguments=QUEUE_ARGUMENTS)
 
 
+def quiet_amqp_leftovers(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """Event-loop exception handler: when the broker closes a connection, aiormq fails
+    every future of that connection, and those nobody awaited are reported with a
+    traceback as they are collected ("Future exception was never retrieved"), often at
+    shutdown, though the failure was handled where it was awaited. Those go to DEBUG;
+    anything else to asyncio's default handler."""
+    exception = context.get("exception")
+    if "future" in context and isinstance(exception, aiormq.exceptions.AMQPError):
+        logger.debug("unawaited AMQP future failed: %r", exception)
+        return
+    loop.default_exception_handler(context)
+
+
 class BackgroundLoop:
     """An event loop running in a daemon thread; one per process, made again after a fork."""
 
@@ -60,6 +73,7 @@ class BackgroundLoop:
         with self._lock:
             if self._loop is None or self._pid != os.getpid() or self._loop.is_closed():
                 loop = asyncio.new_event_loop()
+                loop.set_exception_handler(quiet_amqp_leftovers)
                 threading.Thread(target=loop.run_forever, name=self._name, daemon=True).start()
                 self._loop, self._pid = loop, os.getpid()
             return self._loop

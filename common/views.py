@@ -1,10 +1,14 @@
 """JSON error pages for the API, and local media."""
 
+import sys
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.static import serve
+
+from common.availability import database_outage, is_database_unavailable, unavailable_response
 
 
 def _is_api(request) -> bool:
@@ -18,6 +22,12 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    # Django calls this while handling the exception: a database outage met outside a view
+    # (in a middleware) is a 503 for every path, like one met inside.
+    exc = sys.exc_info()[1]
+    if is_database_unavailable(exc):
+        database_outage.down(exc)
+        return unavailable_response()
     if _is_api(request):
         return JsonResponse({"detail": "Server error."}, status=500)
     return defaults.server_error(request)

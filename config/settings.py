@@ -100,6 +100,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "common.health.HealthMiddleware",
     "common.logging.RequestLogMiddleware",
+    "common.availability.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -159,22 +160,42 @@ DATABASE_URL = (
 )
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Behind a pooler in transaction mode (PgBouncer), consecutive transactions of one
+    # connection may run on different server connections: nothing may outlive a transaction
+    # (prepared statements, server-side cursors, session locks; the advisory locks here are
+    # transaction-scoped already).
+    TRANSACTION_POOLING = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
     # Django's psycopg 3 connection pool: opening a connection per request costs ~40% of
     # throughput, and the pool also serves the threads of the ASGI server and the worker.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Each connection is checked (one empty query) as it leaves the pool, so one that died
+    # with a restarted or failed-over server is replaced instead of failing a request
+    # (docs/resilience.md; the feed costs no measurable time more, docs/benchmarks.md).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_HEALTH_CHECKS", default=True)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "pool": {
                 "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
                 "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
-                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+                # While the database is unreachable a request waits this long for a
+                # connection, then answers 503: short, so an outage is answered quickly.
+                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=1.0),
+                # The pool retries a failed connection with growing pauses (1, 2, 4 s ...)
+                # for this long before a new request may start afresh: a short cycle means
+                # a recovered database is used within about a second, not after the pause
+                # a long outage had grown to.
+                "reconnect_timeout": env.float("DATABASE_RECONNECT_TIMEOUT", default=2.0),
             },
             # Parameters bound by the server let psycopg prepare the statements a connection
             # runs again and again (the feed, the auth lookup), so they are planned once.
-            "server_side_binding": True,
-            "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=5),
+            # PgBouncer 1.18 (Debian's) forgets prepared statements between transactions.
+            "server_side_binding": not TRANSACTION_POOLING,
+            "prepare_threshold": (
+                None if TRANSACTION_POOLING else env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+            ),
         }
     )
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = TRANSACTION_POOLING
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets readers and the one writer work side by side; IMMEDIATE transactions make

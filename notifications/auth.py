@@ -8,6 +8,7 @@ and a session that has not been signed out. The token's session id goes into
 ends. Tokens are never logged.
 """
 
+import json
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -20,6 +21,15 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from accounts.authentication import JWTAuthentication
 from accounts.models import AccountSession
+from common.availability import (
+    RETRY_AFTER,
+    UNAVAILABLE_DETAIL,
+    database_outage,
+    is_database_unavailable,
+)
+
+# The websocket close code for "try again later" (RFC 6455 registry).
+CLOSE_TRY_AGAIN_LATER = 1013
 
 _authentication = JWTAuthentication()
 
@@ -50,14 +60,22 @@ def user_for_token(raw_token: str) -> tuple:
 class JWTAuthMiddleware(BaseMiddleware):
     """Puts the token's user (or AnonymousUser) in `scope["user"]` and its session id in
     `scope["session_id"]`. Without a token, a user already signed in by the session cookie
-    (channels' AuthMiddleware, outside this one) stays, with session id 0."""
+    (channels' AuthMiddleware, outside this one) stays, with session id 0. While the
+    database cannot be reached the handshake is refused as a retryable 503 (see
+    `refuse_unavailable`)."""
 
     async def __call__(self, scope, receive, send):
         token = token_from_scope(scope)
-        if token:
-            user, session_id = await user_for_token(token)
-        else:
-            user, session_id = _session_user(scope), 0
+        try:
+            if token:
+                user, session_id = await user_for_token(token)
+            else:
+                user, session_id = _session_user(scope), 0
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            database_outage.down(exc)
+            return await refuse_unavailable(scope, receive, send)
         return await super().__call__(
             {**scope, "user": user, "session_id": session_id}, receive, send
         )
@@ -66,6 +84,31 @@ class JWTAuthMiddleware(BaseMiddleware):
 def _session_user(scope):
     user = scope.get("user")
     return user if user is not None and user.is_authenticated else AnonymousUser()
+
+
+async def refuse_unavailable(scope, receive, send) -> None:
+    """Refuse a websocket handshake because a backing service is down: an HTTP 503 with
+    `Retry-After` and a JSON body where the server supports the ASGI websocket denial
+    response (uvicorn), else a plain refusal (daphne answers 403)."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+        return
+    body = json.dumps({"detail": UNAVAILABLE_DETAIL}).encode()
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"retry-after", str(RETRY_AFTER).encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": body})
 
 
 class BrowserOriginValidator(OriginValidator):

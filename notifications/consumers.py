@@ -7,8 +7,11 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
+from common.availability import database_outage, is_database_unavailable
 from notifications import live, selectors
+from notifications.auth import CLOSE_TRY_AGAIN_LATER
 from notifications.serializers import notification_events
 
 logger = logging.getLogger("warble.websocket")
@@ -43,8 +46,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     so frames arriving from then on wait in this socket's outbox; replay every persisted
     notification after `?since=`, oldest first; then send the outbox, skipping what the
     replay already sent (no gaps, no duplicates). A slow client only fills its own outbox.
-    Client frames: `{"type": "ping"}` gets `{"type": "pong"}`; anything else gets an
-    `error` frame; nothing a client sends closes the socket."""
+    While the database is down the handshake is refused (503), and a replay it interrupts
+    closes the socket with 1013 (try again later). Client frames: `{"type": "ping"}` gets
+    `{"type": "pong"}`; anything else gets an `error` frame; nothing a client sends closes
+    the socket."""
 
     async def connect(self):
         user = self.scope.get("user")
@@ -59,13 +64,27 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         self.dropped = 0
         self.hub = live.hub()
         self.hub.add(self.user_id, self)
+        # The replay must not start before the process receives live messages, or what is
+        # sent in between reaches neither (a fresh process, or a broker that is back).
+        # While the broker is down it goes on without live messages (the replay still runs).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(settings.PUBLISH_TIMEOUT):
+                await self.hub.wait_joined()
         await self.accept()
         logger.info("websocket connected", extra={"user_id": self.user_id})
         since = _since(self.scope)
         if since == -1:
             await self._error("`since` must be a non-negative integer notification id.")
         elif since is not None:
-            await self._replay(since)
+            try:
+                await self._replay(since)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                # The client reconnects with the same `since` once the database is back.
+                database_outage.down(exc)
+                await self.close(code=CLOSE_TRY_AGAIN_LATER)
+                return
         self.writer = asyncio.create_task(self._write())
 
     async def _replay(self, since: int) -> None:
@@ -88,20 +107,21 @@ class NotificationConsumer(AsyncWebsocketConsumer):
                     "websocket outbox full; frames dropped", extra={"user_id": self.user_id}
                 )
 
-    def enqueue_close(self) -> None:
+    def enqueue_close(self, code: int = CLOSE_UNAUTHORIZED) -> None:
         """Called by the hub when the account is deleted or deactivated, or the socket's
-        session is signed out."""
+        session is signed out (4401), or when live messages may have been lost and the
+        client should catch up (1012)."""
         try:
-            self.outbox.put_nowait((None, live.CLOSE))
+            self.outbox.put_nowait((code, live.CLOSE))
         except asyncio.QueueFull:
             # A client too slow to take its frames is closed without them.
-            asyncio.get_running_loop().create_task(self.close(code=CLOSE_UNAUTHORIZED))
+            asyncio.get_running_loop().create_task(self.close(code=code))
 
     async def _write(self) -> None:
         while True:
             notification_id, frame = await self.outbox.get()
             if frame is live.CLOSE:
-                await self.close(code=CLOSE_UNAUTHORIZED)
+                await self.close(code=notification_id)  # a close carries its code there
                 return
             if notification_id is not None and notification_id in self.replayed:
                 continue
@@ -109,13 +129,28 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         if hasattr(self, "hub"):
-            self.hub.discard(self.user_id, self)
-            writer = getattr(self, "writer", None)
-            if writer is not None:
-                writer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await writer
+            await self._leave()
             logger.info("websocket closed", extra={"user_id": self.user_id, "code": code})
+
+    async def __call__(self, scope, receive, send):
+        try:
+            return await super().__call__(scope, receive, send)
+        finally:
+            # A server that stops cancels its consumers without a disconnect (daphne): the
+            # writer must not outlive this one (a task left pending at exit crashed
+            # daphne's interpreter in its final garbage collection).
+            await self._leave()
+
+    async def _leave(self) -> None:
+        """Leave the hub and stop the writer; safe to call twice."""
+        if hasattr(self, "hub"):
+            self.hub.discard(self.user_id, self)
+        writer = getattr(self, "writer", None)
+        if writer is not None:
+            writer.cancel()
+            # A frame the writer was sending when the client left fails (the socket is
+            # closed): nothing to report.
+            await asyncio.gather(writer, return_exceptions=True)
 
     async def dispatch(self, message):
         # Channels closes stale database connections, a hop to a worker thread, before every

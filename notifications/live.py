@@ -29,6 +29,8 @@ from collections import defaultdict
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from common.availability import broker_outage
+
 logger = logging.getLogger("warble.websocket")
 
 LIVE_GROUP = "notifications.live"
@@ -94,6 +96,8 @@ SESSION_EVENTS = frozenset({"session.closed", "sessions.closed"})
 
 # The frame that tells a socket to close instead of sending.
 CLOSE = object()
+# Close code asking a client to reconnect (and catch up with `since`): "service restart".
+CLOSE_RESYNC = 1012
 
 
 def frames(message: dict):
@@ -124,11 +128,14 @@ async def send(message: dict) -> bool:
             get_channel_layer().group_send(LIVE_GROUP, message), settings.PUBLISH_TIMEOUT
         )
     except Exception as exc:
-        logger.warning(
-            "live batch not sent; clients catch up with since-replay",
+        # Logged once per outage; clients catch up with since-replay.
+        broker_outage.down(exc)
+        logger.debug(
+            "live batch not sent",
             extra={"event": message.get("event"), "error": repr(exc)},
         )
         return False
+    broker_outage.up()
     return True
 
 
@@ -139,11 +146,52 @@ class Hub:
         self.layer = layer
         self.sockets: dict[int, set] = defaultdict(set)
         self.listener: asyncio.Task | None = None
+        self.watcher: asyncio.Task | None = None
+        self.joined = asyncio.Event()
+        self._connection = None
 
     def add(self, user_id: int, socket) -> None:
         self.sockets[user_id].add(socket)
         if self.listener is None or self.listener.done():
             self.listener = asyncio.create_task(self._listen())
+        if hasattr(self.layer, "connection_state") and (
+            self.watcher is None or self.watcher.done()
+        ):
+            self.watcher = asyncio.create_task(self._watch_connection())
+
+    async def wait_joined(self) -> None:
+        """Return once the process receives the live group: a socket that replays before
+        then could miss what is sent in between."""
+        await self.joined.wait()
+
+    def _check_connection(self) -> None:
+        """When the layer's connection to RabbitMQ dropped or came back since last time,
+        the live messages in between are lost: every socket of this process is closed with
+        1012 (service restart) so its client reconnects with `since` and gets them from the
+        database. Checked before each message is dispatched and every second."""
+        if self._connection is None and not self.joined.is_set():
+            return  # the first connection is still being made: nothing was lost yet
+        state = self.layer.connection_state()
+        previous, self._connection = self._connection, state
+        if previous is None or (previous[0] is state[0] and previous[1] == state[1]):
+            return
+        sockets = [socket for group in self.sockets.values() for socket in group]
+        logger.info(
+            "live messages may have been lost (broker connection %s): %d sockets asked to "
+            "reconnect",
+            "back" if state[1] else "lost",
+            len(sockets),
+        )
+        for socket in sockets:
+            socket.enqueue_close(CLOSE_RESYNC)
+
+    async def _watch_connection(self) -> None:
+        while True:
+            try:
+                self._check_connection()
+            except Exception as exc:
+                logger.debug("broker connection state unknown", extra={"error": repr(exc)})
+            await asyncio.sleep(1.0)
 
     def discard(self, user_id: int, socket) -> None:
         sockets = self.sockets.get(user_id)
@@ -184,17 +232,22 @@ class Hub:
                 await asyncio.wait_for(
                     self.layer.group_add(LIVE_GROUP, channel), settings.PUBLISH_TIMEOUT
                 )
+                self.joined.set()
                 delay = 0.5
                 while True:
                     message = await self.layer.receive(channel)
                     try:
+                        if self.watcher is not None:
+                            self._check_connection()
                         self.dispatch(message)
                     except Exception:
                         logger.exception("bad live batch dropped")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                logger.warning(
+                self.joined.clear()
+                broker_outage.down(exc)
+                logger.debug(
                     "live group unavailable; joining again",
                     extra={"error": repr(exc), "retry_in": delay},
                 )

@@ -1,5 +1,6 @@
 """Pieces of the production pipeline that can be checked without a broker."""
 
+import asyncio
 import time
 
 import pytest
@@ -132,3 +133,27 @@ def test_the_worker_validates_its_options(settings, options):
     settings.RABBITMQ_URL = closed_port_url()
     with pytest.raises(CommandError):
         call_command("fanout_worker", **options)
+
+
+def test_unawaited_amqp_failures_are_not_reported_as_errors(caplog):
+    """A connection the broker closed fails futures nobody awaits; collected, they must not
+    print "Future exception was never retrieved" (other failures still do)."""
+    import gc
+
+    import aiormq
+
+    from common.transport import quiet_amqp_leftovers
+
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(quiet_amqp_leftovers)
+    try:
+        for exception in (aiormq.exceptions.ConnectionClosed(320, "shutdown"), ValueError("bug")):
+            future = loop.create_future()
+            future.set_exception(exception)
+            del future
+            gc.collect()
+    finally:
+        loop.close()
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert "bug" in errors[0].getMessage() + str(errors[0].exc_info)

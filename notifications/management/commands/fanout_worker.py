@@ -16,9 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from common import events
+from common.availability import broker_outage, database_outage, is_database_unavailable
 from common.logging import new_request_id, request_id_var
 from common.models import OutboxEvent
-from common.transport import declare_posts_queue
+from common.transport import declare_posts_queue, quiet_amqp_leftovers
 from posts.models import Post
 
 logger = logging.getLogger("warble.worker")
@@ -50,9 +51,11 @@ def sweep_unpublished(publish, grace: float, limit: int = SWEEP_BATCH) -> tuple[
         for post_id in claimed:
             try:
                 publish(post_id)
-            except Exception:
-                logger.warning("sweep interrupted: broker unavailable", exc_info=True)
+            except Exception as exc:
+                # The rest waits for the next sweep; the outage is logged once.
+                broker_outage.down(exc)
                 break
+            broker_outage.up()
             published.append(post_id)
         Post.objects.filter(id__in=published).update(published_at=timezone.now())
     return len(published), len(claimed)
@@ -101,6 +104,7 @@ class Worker:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(quiet_amqp_leftovers)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
         connection = await self._connect()
@@ -137,7 +141,11 @@ class Worker:
         delay = 1.0
         while True:
             try:
-                return await aio_pika.connect_robust(settings.RABBITMQ_URL, timeout=10)
+                # Reconnect a second after the broker drops the connection (aio-pika's
+                # default waits 5 s): a broker restart holds the fan-out up no longer.
+                return await aio_pika.connect_robust(
+                    settings.RABBITMQ_URL, timeout=10, reconnect_interval=1
+                )
             except Exception as exc:
                 if self.stopping.is_set():
                     raise
@@ -223,9 +231,15 @@ class Worker:
         await message.reject(requeue=False)
 
     async def _requeue_later(self, message, attempt: int, what: str, exc: Exception) -> None:
-        """Back off, then return the message to the queue for any worker to take again."""
+        """Back off, then return the message to the queue for any worker to take again. A
+        database outage is logged once (common.availability), each job it defers at INFO."""
         delay = backoff(attempt)
-        logger.warning(what, extra={"attempt": attempt, "retry_in": delay, "error": repr(exc)})
+        extra = {"attempt": attempt, "retry_in": delay, "error": repr(exc)}
+        if is_database_unavailable(exc):
+            database_outage.down(exc)
+            logger.info(f"{what} (database unavailable)", extra=extra)
+        else:
+            logger.warning(what, extra=extra)
         await asyncio.sleep(delay)
         with contextlib.suppress(Exception):
             await message.nack(requeue=True)
@@ -236,8 +250,11 @@ class Worker:
                 await self.sweep()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("sweep failed")
+            except Exception as exc:
+                if is_database_unavailable(exc):
+                    database_outage.down(exc)  # logged once; the next sweep retries
+                else:
+                    logger.exception("sweep failed")
             await asyncio.sleep(self.sweep_interval)
 
     async def _publish(self, message: dict) -> None:

@@ -1,0 +1,128 @@
+"""What checking each pooled connection as it is taken costs the home feed.
+
+`DATABASE_HEALTH_CHECKS=true` (the default) makes Django hand psycopg's pool
+`ConnectionPool.check_connection`: one empty query on every checkout, so a connection that
+died with a restarted server is replaced instead of failing a request. This serves one
+seeded database from two gunicorn servers, with the check and without, and loads the feed
+of typical users on each in turn (one connection: the p50 is the service time on an
+otherwise idle server), for --rounds rounds. Target: feed p50 with / without <= 1.05, on the
+median of the per-round ratios. It also times a bare checkout and return of a pooled
+connection with and without the check: what the check adds to every request, in
+microseconds, steadier than a latency ratio on a busy machine.
+
+    .venv/bin/python bench/pool_check.py            # seeds (about a minute), then measures
+    .venv/bin/python bench/pool_check.py --reuse    # keeps the database of an earlier run
+"""
+
+import argparse
+import random
+import socket
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness
+
+DATABASE = "warble_bench_pool"
+USERS, FOLLOWS, POSTS = 2_000, 100_000, 50_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def checkout_us(check: bool, count: int = 2000) -> float:
+    """Microseconds to take a connection from a one-connection pool and give it back."""
+    from psycopg_pool import ConnectionPool
+
+    with ConnectionPool(
+        f"{harness.POSTGRES}/{DATABASE}",
+        min_size=1,
+        max_size=1,
+        kwargs={"autocommit": True},
+        check=ConnectionPool.check_connection if check else None,
+    ) as pool:
+        pool.wait()
+        for _ in range(200):
+            with pool.connection():
+                pass
+        started = time.perf_counter()
+        for _ in range(count):
+            with pool.connection():
+                pass
+        return (time.perf_counter() - started) / count * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+
+    harness.seed(DATABASE, users=USERS, follows=FOLLOWS, posts=POSTS, reuse=args.reuse)
+    rows = harness.sql(
+        DATABASE,
+        "SELECT follower_id FROM follows_follow GROUP BY follower_id "
+        "HAVING COUNT(*) BETWEEN 30 AND 80 ORDER BY follower_id",
+    )
+    users = random.Random(42).sample([row[0] for row in rows], min(100, len(rows)))
+    tokens = harness.access_tokens(users)
+    requests = [("/api/feed/", tokens[user]) for user in users]
+    # Free ports: other benchmarks may be running on this machine.
+    ports = free_port(), free_port()
+    checked, unchecked = (f"http://127.0.0.1:{port}" for port in ports)
+    results: dict[str, list[dict]] = {"checked": [], "unchecked": []}
+    with (
+        harness.gunicorn(DATABASE, ports[0], DATABASE_HEALTH_CHECKS="true"),
+        harness.gunicorn(DATABASE, ports[1], DATABASE_HEALTH_CHECKS="false"),
+    ):
+        for base in (checked, unchecked):
+            harness.wrk(base, requests, connections=4, duration=3)
+        for round_number in range(1, args.rounds + 1):
+            # Alternate which side goes first, so drift within a round cancels too.
+            order = [("checked", checked), ("unchecked", unchecked)]
+            for name, base in order if round_number % 2 else reversed(order):
+                harness.wrk(base, requests, connections=1, duration=2)
+                stats = harness.wrk(base, requests, connections=1, duration=args.duration)
+                results[name].append(stats)
+                harness.log(f"round {round_number} {name}: p50 {stats['p50']:.2f} ms")
+
+    checkouts = {"checked": [], "unchecked": []}
+    for _ in range(5):
+        checkouts["checked"].append(checkout_us(True))
+        checkouts["unchecked"].append(checkout_us(False))
+    checkout = {name: statistics.median(values) for name, values in checkouts.items()}
+
+    ratios = [
+        a["p50"] / b["p50"] for a, b in zip(results["checked"], results["unchecked"], strict=True)
+    ]
+    ratio = statistics.median(ratios)
+    print()
+    print(f"machine: {harness.machine()}")
+    print(f"{'feed, 1 connection':<24} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+    for name, runs in results.items():
+        p50, p99 = harness.median_of(runs, "p50"), harness.median_of(runs, "p99")
+        print(f"{name:<24} {p50:>8.2f} {p99:>8.2f} {harness.median_of(runs, 'rps'):>8.0f}")
+    verdict = harness.verdict(ratio, 1.05)
+    print(f"\nfeed p50 with / without the check: {ratio:.3f} (<= 1.05) {verdict}")
+    print(f"per-round ratios: {', '.join(f'{r:.3f}' for r in ratios)}")
+    print(
+        f"pool checkout and return: {checkout['checked']:.0f} us with the check, "
+        f"{checkout['unchecked']:.0f} us without (median of 5 x 2,000)"
+    )
+    path = harness.save(
+        "pool_check", {"machine": harness.machine(), "runs": results, "checkout_us": checkouts}
+    )
+    print(f"raw results: {path.relative_to(harness.ROOT)}")
+    if verdict == "FAIL":
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
