@@ -45,8 +45,8 @@ async def test_sockets_are_asked_to_resync_when_the_connection_drops_and_comes_b
     socket = Socket()
     hub.add(7, socket)
     await asyncio.wait_for(hub.wait_joined(), 2)
-    batch = live.follow_created(
-        follower={"id": 1}, created_at="now", recipient=7, notification_id=10
+    batch = live.notification(
+        event="follow.created", body={"follower": {"id": 1}}, created_at="now", recipients=[[7, 10]]
     )
     await layer.group_send(live.LIVE_GROUP, batch)
     await wait_for(lambda: socket.frames == [10], 3)
