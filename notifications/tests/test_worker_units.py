@@ -157,3 +157,28 @@ def test_unawaited_amqp_failures_are_not_reported_as_errors(caplog):
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1
     assert "bug" in errors[0].getMessage() + str(errors[0].exc_info)
+
+
+async def test_a_stopping_worker_hands_a_deferred_message_back_at_once():
+    """The pause before a failed job goes back to the queue (up to 30 s) ends when the
+    worker is told to stop, so stopping never waits for it."""
+    from notifications.management.commands.fanout_worker import Worker
+
+    class Message:
+        nacked = None
+
+        async def nack(self, requeue):
+            self.nacked = requeue
+
+    worker = Worker(prefetch=1, sweep_interval=1, sweep_grace=1)
+    message = Message()
+    pause = asyncio.create_task(
+        worker._requeue_later(message, attempt=10, what="job failed", exc=RuntimeError("x"))
+    )
+    await asyncio.sleep(0.05)
+    assert not pause.done()
+    started = time.monotonic()
+    worker.stopping.set()
+    await asyncio.wait_for(pause, 2)
+    assert time.monotonic() - started < 1
+    assert message.nacked is True

@@ -232,7 +232,9 @@ class Worker:
 
     async def _requeue_later(self, message, attempt: int, what: str, exc: Exception) -> None:
         """Back off, then return the message to the queue for any worker to take again. A
-        database outage is logged once (common.availability), each job it defers at INFO."""
+        database outage is logged once (common.availability), each job it defers at INFO.
+        A worker told to stop hands the message back at once instead of finishing the pause
+        (a pause of up to 30 s would outlast the stop's grace period)."""
         delay = backoff(attempt)
         extra = {"attempt": attempt, "retry_in": delay, "error": repr(exc)}
         if is_database_unavailable(exc):
@@ -240,7 +242,8 @@ class Worker:
             logger.info(f"{what} (database unavailable)", extra=extra)
         else:
             logger.warning(what, extra=extra)
-        await asyncio.sleep(delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), delay)
         with contextlib.suppress(Exception):
             await message.nack(requeue=True)
 
