@@ -190,6 +190,7 @@ def _composed(request, form, post, created, *, reply_to=None, target: str):
         if post and created
         else [],
         "target": target,
+        "action": request.path,
     }
     return render(request, "web/_compose_answer.html", context)
 

@@ -1,0 +1,169 @@
+"""The web client's home page against the JSON feed it would otherwise fetch, same data.
+
+Seeds a PostgreSQL database with a reader who follows an author of 20 posts (with mentions,
+tags, likes and bookmarks), serves it with gunicorn as production does, and times, over one
+kept-alive connection at a time (the service time of a request on an idle server), the
+server-rendered home page (`GET /`, session cookie) and the JSON feed (`GET /api/feed/`,
+JWT), alternating the two sides for --rounds rounds. Target:
+
+- home page HTML p50 / JSON feed p50 (20 posts)      <= 1.5
+
+    .venv/bin/python bench/web.py
+    .venv/bin/python bench/web.py --rounds 7 --requests 400
+"""
+
+import argparse
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness
+
+DATABASE = "warble_bench_web"
+PORT = 8791
+
+SEED = """
+import django
+django.setup()
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from accounts.models import User
+from follows.services import follow_create
+from posts.services import bookmark_create, like_create, post_create
+
+reader = User.objects.create_user("reader", password="bench-password-123")
+author = User.objects.create_user("author", password="bench-password-123",
+                                  display_name="The Author")
+for n in range(20):
+    post, _ = post_create(author=author, text=f"Post {n} for @reader about #bench and #django, "
+                          "with a few more words so that it reads like a real post.")
+    if n % 3 == 0:
+        like_create(user=reader, post=post)
+    if n % 5 == 0:
+        bookmark_create(user=reader, post=post)
+follow_create(follower=reader, followee=author)
+session = SessionStore()
+session[SESSION_KEY] = str(reader.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = reader.get_session_auth_hash()
+session.create()
+print(reader.pk, session.session_key)
+"""
+
+
+def seed() -> tuple[int, str]:
+    harness.sql("postgres", f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    harness.sql("postgres", f'CREATE DATABASE "{DATABASE}"')
+    env = harness.base_env(DATABASE, FANOUT_EAGER="true")
+    subprocess.run(
+        [harness.PYTHON, "manage.py", "migrate", "-v0"], cwd=harness.ROOT, env=env, check=True
+    )
+    out = subprocess.run(
+        [harness.PYTHON, "-c", SEED],
+        cwd=harness.ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    entries = harness.sql(
+        DATABASE, "SELECT COUNT(*) FROM posts_timelineentry WHERE user_id = %s", [int(out[-2])]
+    )[0][0]
+    harness.log(f"seeded: the reader's timeline holds {entries} posts")
+    return int(out[-2]), out[-1]
+
+
+def timings(path: str, headers: dict, count: int) -> list[float]:
+    """Milliseconds per GET over one kept-alive connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+    results = []
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            results.append((time.perf_counter() - started) * 1000)
+            if response.status != 200:
+                raise RuntimeError(f"{path}: {response.status} {body[:200]!r}")
+    finally:
+        connection.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+
+    user_id, session_key = seed()
+    token = harness.access_tokens([user_id])[user_id]
+    sides = {
+        "html": ("/", {"Cookie": f"sessionid={session_key}"}),
+        "json": ("/api/feed/", {"Authorization": f"Bearer {token}"}),
+    }
+    with harness.gunicorn(DATABASE, PORT, workers=2):
+        # Both pages must show the same 20 posts.
+        html_body = _get(*sides["html"])
+        json_body = _get(*sides["json"])
+        assert html_body.count(b'class="post"') == 20, "the home page shows 20 posts"
+        assert json_body.count(b'"like_count"') >= 20, "the feed has 20 posts"
+        rounds = []
+        for number in range(args.rounds):
+            p50 = {}
+            for name, (path, headers) in sides.items():
+                timings(path, headers, 30)  # warm-up
+                p50[name] = statistics.median(timings(path, headers, args.requests))
+            p50["ratio"] = p50["html"] / p50["json"]
+            rounds.append(p50)
+            harness.log(
+                f"round {number + 1}: html p50 {p50['html']:.2f} ms, "
+                f"json p50 {p50['json']:.2f} ms, ratio {p50['ratio']:.3f}"
+            )
+    ratio = statistics.median(r["ratio"] for r in rounds)
+    html_p50, json_p50 = harness.median_of(rounds, "html"), harness.median_of(rounds, "json")
+    print()
+    print(f"machine: {harness.machine()}")
+    print(f"home page HTML p50 {html_p50:.2f} ms ({len(html_body):,} bytes)")
+    print(f"JSON feed p50      {json_p50:.2f} ms ({len(json_body):,} bytes)")
+    print(
+        f"html / json p50: {ratio:.3f} (median of {args.rounds} rounds) <= 1.5 "
+        f"{harness.verdict(ratio, 1.5)}"
+    )
+    path = harness.save(
+        "web",
+        {
+            "machine": harness.machine(),
+            "rounds": rounds,
+            "ratio": ratio,
+            "html_bytes": len(html_body),
+            "json_bytes": len(json_body),
+        },
+    )
+    print(f"saved {path}")
+
+
+def _get(path: str, headers: dict) -> bytes:
+    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{path}: {response.status} {body[:300]!r}")
+        return body
+    finally:
+        connection.close()
+
+
+if __name__ == "__main__":
+    os.chdir(harness.ROOT)
+    main()
