@@ -77,9 +77,11 @@ def sweep_outbox(publish, grace: float, limit: int = SWEEP_BATCH) -> tuple[int, 
         for event in claimed:
             try:
                 publish({"type": event.kind, **event.fields})
-            except Exception:
-                logger.warning("sweep interrupted: broker unavailable", exc_info=True)
+            except Exception as exc:
+                # The rest waits for the next sweep; the outage is logged once.
+                broker_outage.down(exc)
                 break
+            broker_outage.up()
             published.append(event.pk)
         OutboxEvent.objects.filter(pk__in=published).delete()
     return len(published), len(claimed)
