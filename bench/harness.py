@@ -153,9 +153,17 @@ def access_tokens(user_ids: list[int]) -> dict[int, str]:
     return tokens
 
 
-def wrk(url_base: str, requests: list[tuple], *, connections: int, duration: int) -> dict:
+def wrk(
+    url_base: str,
+    requests: list[tuple],
+    *,
+    connections: int,
+    duration: int,
+    threads: int | None = None,
+) -> dict:
     """Load `url_base` with wrk cycling through `(path, token)` GETs or
-    `(method, path, token, body)` requests; return p50/p90/p99 (ms), rps and errors."""
+    `(method, path, token, body)` requests; return p50/p90/p99 (ms), rps and errors. One
+    thread (`threads=1`) sends the requests in the order of the list."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
@@ -167,7 +175,7 @@ def wrk(url_base: str, requests: list[tuple], *, connections: int, duration: int
         result = subprocess.run(
             [
                 "wrk",
-                f"-t{min(2, connections)}",
+                f"-t{threads or min(2, connections)}",
                 f"-c{connections}",
                 f"-d{duration}s",
                 "--timeout",

@@ -48,12 +48,10 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -422,39 +420,7 @@ def gunicorn(cwd: Path, port: int, **extra_env):
 def wrk(base: str, requests: list[tuple], *, connections: int, duration: int) -> dict:
     """harness.wrk with one wrk thread, so the requests are sent in the order of the list
     (a like and its undo never overlap)."""
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install wrk")
-    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
-        for request in requests:
-            method, path, token, body = request if len(request) == 4 else ("GET", *request, "")
-            handle.write(f"{method}\t{path}\t{token}\t{body}\n")
-        request_file = handle.name
-    try:
-        result = subprocess.run(
-            [
-                "wrk",
-                "-t1",
-                f"-c{connections}",
-                f"-d{duration}s",
-                "--timeout",
-                "10s",
-                "-s",
-                str(harness.ROOT / "bench" / "wrk_requests.lua"),
-                base,
-                "--",
-                request_file,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    finally:
-        os.unlink(request_file)
-    line = next(line for line in result.stdout.splitlines() if line.startswith("WRK_JSON "))
-    stats = json.loads(line.removeprefix("WRK_JSON "))
-    if stats["errors"]:
-        raise RuntimeError(f"{stats['errors']} failed requests during the run:\n{result.stdout}")
-    return stats
+    return harness.wrk(base, requests, connections=connections, duration=duration, threads=1)
 
 
 def get_json(base: str, path: str, token: str) -> dict:
