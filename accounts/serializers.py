@@ -65,6 +65,18 @@ def author_representation(
     }
 
 
+def author_of(user: User, request=None) -> dict:
+    """The short public form of an account instance (`author_representation` of its
+    fields)."""
+    return author_representation(
+        user_id=user.pk,
+        username=user.username,
+        display_name=user.display_name,
+        avatar=user.avatar.name,
+        request=request,
+    )
+
+
 class AuthorSerializer(serializers.ModelSerializer):
     """The short public form of a user embedded in posts and events."""
 
@@ -78,13 +90,7 @@ class AuthorSerializer(serializers.ModelSerializer):
     def to_representation(self, user):
         # The declared fields document the shape; it is built directly because it is
         # repeated for every post of every page.
-        return author_representation(
-            user_id=user.id,
-            username=user.username,
-            display_name=user.display_name,
-            avatar=user.avatar.name,
-            request=self.context.get("request"),
-        )
+        return author_of(user, self.context.get("request"))
 
 
 class UserPublicSerializer(serializers.ModelSerializer):

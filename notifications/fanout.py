@@ -26,7 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.serializers import UserPublicSerializer, author_representation
+from accounts.serializers import UserPublicSerializer, author_of
 from common import events
 from common.locks import author_fanout_lock
 from follows.models import Block, Follow, Mute
@@ -40,15 +40,6 @@ from posts.services import timeline_trim
 logger = logging.getLogger("warble.fanout")
 
 Type = Notification.Type
-
-
-def _author(user: User) -> dict:
-    return author_representation(
-        user_id=user.pk,
-        username=user.username,
-        display_name=user.display_name,
-        avatar=user.avatar.name,
-    )
 
 
 def _payload(post: Post) -> dict:
@@ -217,7 +208,7 @@ def _single_notifications(post: Post) -> list[tuple[Notification, dict]]:
             )
             body = {"post": _payload(subject)}
             if kind == Type.POST_REPOSTED:
-                body = {"actor": _author(author), **body}
+                body = {"actor": author_of(author), **body}
             made.append((notification, body))
     return made
 
@@ -364,7 +355,7 @@ def _like_notification(like_id: int) -> tuple[Notification, dict] | None:
             actor_id=like.user_id,
             post_id=post.pk,
         )
-    return notification, {"actor": _author(like.user), "post": _payload(post)}
+    return notification, {"actor": author_of(like.user), "post": _payload(post)}
 
 
 @events.register("post.liked", "like_id")

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
-from accounts.serializers import AuthorSerializer, UserPublicSerializer, author_representation
+from accounts.serializers import AuthorSerializer, UserPublicSerializer, author_of
 from notifications.models import Notification
 from posts.selectors import PostRow, ViewerFlags, viewer_flags
 from posts.serializers import PostSerializer, post_representation, timestamp
@@ -57,14 +57,7 @@ def notification_body(notification: Notification, *, flags: ViewerFlags, request
         }
     body = {}
     if notification.type in WITH_ACTOR:
-        actor = notification.actor
-        body["actor"] = author_representation(
-            user_id=actor.pk,
-            username=actor.username,
-            display_name=actor.display_name,
-            avatar=actor.avatar.name,
-            request=request,
-        )
+        body["actor"] = author_of(notification.actor, request)
     body["post"] = post_representation(PostRow.of(notification.post), flags=flags, request=request)
     return body
 

@@ -3,7 +3,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.serializers import author_representation
+from accounts.serializers import author_of
 from common.pagination import cursor_pagination
 from common.schema import BAD_REQUEST, UNAUTHORIZED
 from notifications import selectors, services
@@ -96,16 +96,7 @@ class NotificationGroupsView(generics.ListAPIView):
                     "type": group["type"],
                     "post": item.get("post"),
                     "count": group["count"],
-                    "actors": [
-                        author_representation(
-                            user_id=actor.pk,
-                            username=actor.username,
-                            display_name=actor.display_name,
-                            avatar=actor.avatar.name,
-                            request=request,
-                        )
-                        for actor in people
-                    ],
+                    "actors": [author_of(actor, request) for actor in people],
                     "latest_id": group["latest_id"],
                     "latest_at": item["created_at"],
                     "unread": group["unread_count"] > 0,
