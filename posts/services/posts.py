@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from common import events
+from common.availability import database_outage, is_database_unavailable
 from common.locks import author_fanout_lock
 from follows.models import Block
 from posts import text as post_text
@@ -140,7 +141,16 @@ def post_publish(*, post_id: int) -> bool:
     (the sweeper retries)."""
     if not events.publish("post.created", post_id=post_id):
         return False
-    Post.objects.filter(pk=post_id, published_at__isnull=True).update(published_at=timezone.now())
+    try:
+        Post.objects.filter(pk=post_id, published_at__isnull=True).update(
+            published_at=timezone.now()
+        )
+    except Exception as exc:
+        # Published, but the database went away before the mark: the sweeper publishes the
+        # post again later and its fan-out is idempotent. The outage is logged once.
+        if not is_database_unavailable(exc):
+            raise
+        database_outage.down(exc)
     return True
 
 

@@ -250,3 +250,22 @@ def test_posting_is_throttled(api, monkeypatch):
     assert "Retry-After" in response
     # Reading is not throttled.
     assert api.get(POSTS).status_code == 200
+
+
+def test_a_post_published_while_the_database_goes_away_is_left_for_the_sweeper(user, monkeypatch):
+    """The broker took the post, then marking it failed with the database gone: no error is
+    raised (the sweeper publishes it again; its fan-out is idempotent)."""
+    from django.db import OperationalError
+    from django.db.models import QuerySet
+
+    from posts.services import post_publish
+
+    post = Post.objects.create(author=user, text="late mark")
+
+    def gone(self, **kwargs):
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(QuerySet, "update", gone)
+    assert post_publish(post_id=post.pk) is True
+    monkeypatch.undo()
+    assert Post.objects.get(pk=post.pk).published_at is None
