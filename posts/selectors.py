@@ -1,10 +1,11 @@
 """Reads of posts, threads, interactions, tags and timelines. Every page is one indexed query
 for the posts, plus one for what the viewer did to them."""
 
-import json
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -281,6 +282,7 @@ _POST_COLUMNS = (
 _WIDTH = 15
 
 
+@functools.lru_cache(maxsize=512)
 def _feed_sql(bound: str, descending: bool, limit: int) -> str:
     # The limit is written into the text: as a parameter, PostgreSQL never moved the
     # prepared statement to its generic plan and planned the 7-way join on every execution
@@ -315,8 +317,9 @@ def _row(values: tuple[Any, ...]) -> PostRow:
 
 
 def _json(value):
-    # PostgreSQL's jsonb may arrive decoded; SQLite's JSON arrives as text.
-    return json.loads(value) if isinstance(value, str) else value
+    # PostgreSQL's jsonb may arrive decoded; SQLite's JSON arrives as text. orjson reads
+    # what `json` reads into the same values, in a fraction of the time.
+    return orjson.loads(value) if isinstance(value, str) else value
 
 
 class FeedRows:

@@ -1,7 +1,8 @@
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -10,10 +11,22 @@ from posts.models import Post
 from posts.selectors import NO_FLAGS, PostRow, ViewerFlags, viewer_flags
 
 _timestamp = serializers.DateTimeField()
+_ZERO = timedelta(0)
 
 
 def timestamp(value) -> str:
-    """A datetime as the API writes it: ISO 8601 in UTC."""
+    """A datetime as the API writes it: ISO 8601 in UTC, as DRF's DateTimeField writes it.
+
+    Times come from the database in UTC, and the project's time zone is UTC: for those the
+    field's conversions change nothing, and ISO 8601 with `Z` is written directly (a page
+    of posts spent more time here than in its query)."""
+    if (
+        value
+        and value.utcoffset() == _ZERO
+        and timezone.get_current_timezone() is timezone.get_default_timezone()
+        and settings.TIME_ZONE == "UTC"
+    ):
+        return f"{value.isoformat()[:-6]}Z"
     return _timestamp.to_representation(value)
 
 
