@@ -294,18 +294,54 @@ def test_the_session_check_adds_no_query(user, monkeypatch):
             assert me_status(tokens["access"]) == 200
         return len(captured)
 
+    queries()  # the process keeps the account from here on (PostgreSQL)
     checked = queries()
     monkeypatch.setattr(
         JWTAuthentication, "get_user", simplejwt_authentication.JWTAuthentication.get_user
     )
     assert queries() == checked
     monkeypatch.undo()
-    # And the user is loaded with its session check in one statement.
+    # And the account's state is read with its session check in one statement.
     with CaptureQueriesContext(connection) as captured:
         me_status(tokens["access"])
     auth = [q["sql"] for q in captured if "accounts_accountsession" in q["sql"]]
     assert len(auth) == 1
     assert "accounts_user" in auth[0]
+
+
+def test_a_changed_account_is_read_again_and_a_deactivated_one_refused_at_once(user):
+    tokens = sign_in()
+    client = bearer(tokens["access"])
+    assert client.get("/api/users/me/").json()["display_name"] == user.display_name
+    # Changed behind the process's back (another process, the admin, SQL).
+    User.objects.filter(pk=user.pk).update(display_name="Renamed")
+    assert client.get("/api/users/me/").json()["display_name"] == "Renamed"
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert client.get("/api/users/me/").status_code == 401
+    User.objects.filter(pk=user.pk).update(is_active=True)
+    assert client.get("/api/users/me/").status_code == 200
+    User.objects.filter(pk=user.pk).delete()
+    assert client.get("/api/users/me/").status_code == 401
+
+
+def test_each_request_gets_its_own_account_instance(user, rf):
+    tokens = sign_in()
+    authentication = JWTAuthentication()
+    request = rf.get("/", HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    first, _ = authentication.authenticate(request)
+    first.display_name = "changed but never saved"
+    second, _ = authentication.authenticate(request)
+    assert second is not first
+    assert second.display_name == user.display_name
+
+
+def test_a_token_that_expired_since_it_was_first_seen_is_refused(user, monkeypatch):
+    tokens = sign_in()
+    assert me_status(tokens["access"]) == 200
+    later = timezone.now() + timedelta(days=2)
+    monkeypatch.setattr("accounts.authentication.now", lambda: later)
+    monkeypatch.setattr("rest_framework_simplejwt.tokens.aware_utcnow", lambda: later)
+    assert me_status(tokens["access"]) == 401
 
 
 def test_expired_sessions_are_purged_at_sign_in(user, other):
