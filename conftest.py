@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import connections
 from rest_framework.test import APIClient
 
+from accounts import authentication
 from accounts.models import Role, User
 from common.testing import client_for, make_user
 
@@ -33,6 +34,8 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
     channel_layers.backends.clear()
+    # What the process keeps of accounts and tokens: a test's users reuse earlier ids.
+    authentication.forget()
     yield
     channel_layers.backends.clear()
 

@@ -20,11 +20,17 @@ USER_AND_SESSION_SQL = (
     f"SELECT u.*, EXISTS (SELECT 1 FROM {_SESSIONS} s WHERE s.id = %s AND s.user_id = u.id)"  # noqa: S608
     f" AS session_live FROM {_USERS} u WHERE u.id = %s"
 )
-# On PostgreSQL a request asks only for the account's row version (`xmin`, which every
-# UPDATE of the row changes), whether it is active and whether the session lives; the
-# account itself is built from a copy kept by the process for that row version, and read
-# again only after the row changed. Loading the whole row through the ORM's raw() machinery
-# cost three times this query (docs/benchmarks.md, "The read path").
+# On PostgreSQL, once a process has read an account, a request asks only for the account's
+# row version (`xmin`, which every UPDATE of the row changes), whether it is active and
+# whether the session lives; the account itself is built from the copy the process kept,
+# and read again (a second statement) only after the row changed. Loading the whole row
+# through the ORM's raw() machinery cost three times this query (docs/benchmarks.md, "The
+# read path").
+ROW_SQL = (
+    f"SELECT u.*, u.xmin::text::bigint AS row_version,"  # noqa: S608
+    f" EXISTS (SELECT 1 FROM {_SESSIONS} s WHERE s.id = %s AND s.user_id = u.id)"
+    f" AS session_live FROM {_USERS} u WHERE u.id = %s"
+)
 STATE_SQL = (
     f"SELECT u.xmin::text::bigint, u.is_active, u.sessions_valid_after,"  # noqa: S608
     f" EXISTS (SELECT 1 FROM {_SESSIONS} s WHERE s.id = %s AND s.user_id = u.id)"
@@ -57,9 +63,15 @@ class _Bounded(OrderedDict):
 # Signature checks are kept per token: the same bytes always decode to the same claims, and
 # the expiry is checked again on every request.
 _tokens = _Bounded(4096)
-# Field values of accounts, by (id, row version).
+# Accounts by id: (row version, field values).
 _accounts = _Bounded(4096)
 _FIELDS = [field.attname for field in User._meta.concrete_fields]
+
+
+def forget() -> None:
+    """Drop what the process keeps of tokens and accounts."""
+    _tokens.clear()
+    _accounts.clear()
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -126,26 +138,32 @@ class JWTAuthentication(authentication.JWTAuthentication):
         return user
 
     def _user_by_row_version(self, user_id: int, session_id: int | None, token) -> User:
-        with connection.cursor() as cursor:
-            cursor.execute(STATE_SQL, [session_id, user_id])
-            state = cursor.fetchone()
-        if state is None:
-            self._refuse(False, False, False)
-        version, active, valid_after, session_live = state
-        if session_id is None:
-            cutoff = valid_after
-            live = cutoff is None or int(token.get("iat", 0)) > int(cutoff.timestamp())
-        else:
-            live = session_live
-        self._refuse(True, active, live)
-        values = _accounts.get_recent((user_id, version))
-        if values is None:
-            user = next(iter(User.objects.raw(USER_SQL, [user_id])), None)
-            if user is None:  # deleted between the two statements
+        kept = _accounts.get_recent(user_id)
+        if kept is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(STATE_SQL, [session_id, user_id])
+                state = cursor.fetchone()
+            if state is None:
                 self._refuse(False, False, False)
-            values = tuple(getattr(user, name) for name in _FIELDS)
-            _accounts.put((user_id, version), values)
-            # Read after the state: a change in between gives a newer row than `version`
-            # names; the next request sees the newer version and reads it again.
-        # A fresh instance each request: views may change and save it.
-        return User.from_db(connection.alias, _FIELDS, values)
+            version, active, valid_after, session_live = state
+            if version == kept[0]:
+                if session_id is None:
+                    live = valid_after is None or int(token.get("iat", 0)) > int(
+                        valid_after.timestamp()
+                    )
+                else:
+                    live = session_live
+                self._refuse(True, active, live)
+                # A fresh instance each request: views may change and save it.
+                return User.from_db(connection.alias, _FIELDS, kept[1])
+        # Not seen yet, or changed since: the whole row, in the same one statement.
+        user = next(iter(User.objects.raw(ROW_SQL, [session_id, user_id])), None)
+        if user is None:
+            self._refuse(False, False, False)
+        if session_id is not None:
+            live = user.session_live
+        else:
+            live = user.accepts_sessionless_token(token)
+        self._refuse(True, user.is_active, live)
+        _accounts.put(user_id, (user.row_version, tuple(getattr(user, f) for f in _FIELDS)))
+        return user

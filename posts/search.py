@@ -30,3 +30,13 @@ def filter_by_search(queryset: QuerySet, query: str) -> QuerySet:
     for term in filter(None, terms):
         queryset = queryset.filter(text__icontains=term)
     return queryset
+
+
+def search_condition(column: str) -> str:
+    """On PostgreSQL, the match of `filter_by_search` as SQL text for fixed statements, with
+    one `%s` for the query: the configuration is written in, so that the expression is the
+    index's own."""
+    return (
+        f"to_tsvector('{SEARCH_CONFIG}'::regconfig, COALESCE({column}, '')) "
+        f"@@ websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s)"
+    )

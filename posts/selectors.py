@@ -14,9 +14,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
+from follows.models import Block
 from follows.selectors import hide_blocked
 from posts.models import Bookmark, Hashtag, Like, Post, PostHashtag, TimelineEntry
-from posts.search import filter_by_search
+from posts.search import filter_by_search, search_condition
 from posts.text import hashtags as parse_hashtags
 from posts.text import normalise_tag
 
@@ -105,9 +106,13 @@ def post_list(
     author: str = "",
     date_from: datetime | None = None,
     date_to: datetime | None = None,
-) -> QuerySet[Post]:
+) -> "QuerySet[Post] | PostRows":
     """Posts newest first, filtered by search (words, and `#tags` matched as tags), author
     username and creation time."""
+    words = [word for word in q.split() if not word.startswith("#")]
+    tags = parse_hashtags(" ".join(word for word in q.split() if word.startswith("#")))
+    if connection.vendor == "postgresql":
+        return _post_list_rows(viewer, " ".join(words), tags, author, date_from, date_to)
     queryset = Post.objects.all()
     if author:
         queryset = queryset.filter(author__in=User.objects.by_username(author).values("pk"))
@@ -116,8 +121,7 @@ def post_list(
     if date_to is not None:
         queryset = queryset.filter(created_at__lte=date_to)
     if q:
-        words = [word for word in q.split() if not word.startswith("#")]
-        for tag in parse_hashtags(" ".join(word for word in q.split() if word.startswith("#"))):
+        for tag in tags:
             queryset = queryset.filter(
                 tag_links__hashtag=Subquery(Hashtag.objects.filter(name=tag).values("pk")[:1])
             )
@@ -125,9 +129,48 @@ def post_list(
     return with_related(visible(queryset, viewer)).order_by("-id")
 
 
-def posts_by_username(*, username: str, viewer: User | None = None) -> QuerySet[Post]:
+def _post_list_rows(viewer, words: str, tags: list[str], author, date_from, date_to) -> "PostRows":
+    """`post_list` on PostgreSQL, in fixed SQL: the same filters as the ORM's, one
+    statement per combination of them."""
+    qn = connection.ops.quote_name
+    where, params, tables = [], [], ""
+    if author:
+        where.append(
+            f"p.author_id IN (SELECT a.id FROM {qn(User._meta.db_table)} a "  # noqa: S608
+            "WHERE LOWER(a.username) = %s)"
+        )
+        params.append(author.lower())
+    if date_from is not None:
+        where.append("p.created_at >= %s")
+        params.append(date_from)
+    if date_to is not None:
+        where.append("p.created_at <= %s")
+        params.append(date_to)
+    for index, tag in enumerate(tags):
+        tables += f" JOIN {qn(PostHashtag._meta.db_table)} ph{index} ON ph{index}.post_id = p.id"
+        where.append(
+            f"ph{index}.hashtag_id = (SELECT h.id FROM {qn(Hashtag._meta.db_table)} h "  # noqa: S608
+            "WHERE h.name = %s LIMIT 1)"
+        )
+        params.append(tag)
+    words = words.strip()
+    if words:
+        where.append(search_condition("p.text"))
+        params.append(words)
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is not None:
+        params.extend([viewer_id] * 4)
+    return PostRows(_posts_source(where, viewer_id, tables), tuple(params))
+
+
+def posts_by_username(*, username: str, viewer: User | None = None) -> "QuerySet[Post] | PostRows":
     """One user's posts, replies and reposts, newest first (the user is matched in the same
     query)."""
+    if connection.vendor == "postgresql":
+        viewer_id = _viewer_id(viewer)
+        source = _posts_source(["LOWER(u.username) = %s"], viewer_id)
+        blocks = () if viewer_id is None else (viewer_id,) * 4
+        return PostRows(source, (username.lower(), *blocks))
     return with_related(
         visible(
             Post.objects.filter(author__in=User.objects.active_by_username(username).values("pk")),
@@ -272,7 +315,7 @@ def _flags_sql(viewer_id: int, ids: list[int]) -> tuple[str, list]:
     return sql, [viewer_id, *ids_params] * 3
 
 
-# --- the home timeline ------------------------------------------------------------------
+# --- lists of posts in fixed SQL --------------------------------------------------------
 
 _POST_COLUMNS = (
     "{p}.id, {p}.text, {p}.created_at, {u}.id, {u}.username, {u}.display_name, {u}.avatar, "
@@ -282,28 +325,98 @@ _POST_COLUMNS = (
 _WIDTH = 15
 
 
-@functools.lru_cache(maxsize=512)
-def _feed_sql(bound: str, descending: bool, limit: int) -> str:
-    # The limit is written into the text: as a parameter, PostgreSQL never moved the
-    # prepared statement to its generic plan and planned the 7-way join on every execution
-    # (1.6-3.8 ms against 0.2-0.5 ms of execution). Page sizes are bounded (1 to 101), so a
-    # connection prepares a few statements at most.
+class Source(NamedTuple):
+    """Where a list of posts comes from, as fixed SQL: `tables` joins the post `p` (and
+    whatever the list is drawn from), `where` selects; both hold `%s` placeholders for the
+    list's parameters, in order. `key` is the unique column the list is ordered and paged
+    by, `field` its name for DRF's cursor pagination."""
+
+    tables: str
+    where: str
+    key: str = "p.id"
+    field: str = "id"
+
+
+@functools.lru_cache(maxsize=1024)
+def _statement(source: Source, bound: str, descending: bool, limit: int) -> str:
+    """The post, its author, the author replied to, and for a repost the original with the
+    same two; the posts of a suspended account, and reposts of them, left out.
+
+    The limit is written into the text: as a parameter, PostgreSQL never moved the
+    prepared statement to its generic plan and planned the 7-way join on every execution
+    (1.6-3.8 ms against 0.2-0.5 ms of execution). Page sizes are bounded (1 to 101), so a
+    connection prepares a few statements per list at most."""
     qn = connection.ops.quote_name
     posts, users = qn(Post._meta.db_table), qn(User._meta.db_table)
     return (
         f"SELECT {_POST_COLUMNS.format(p='p', u='u', r='ru')}, "  # noqa: S608
         f"{_POST_COLUMNS.format(p='o', u='ou', r='oru')} "
-        f"FROM {qn(TimelineEntry._meta.db_table)} t "
-        f"JOIN {posts} p ON p.id = t.post_id "
+        f"FROM {source.tables} "
         f"JOIN {users} u ON u.id = p.author_id "
         f"LEFT JOIN {users} ru ON ru.id = p.reply_to_author_id "
         f"LEFT JOIN {posts} o ON o.id = p.repost_of_id "
         f"LEFT JOIN {users} ou ON ou.id = o.author_id "
         f"LEFT JOIN {users} oru ON oru.id = o.reply_to_author_id "
-        # A suspended account's posts, and reposts of them, are hidden until it is back.
-        f"WHERE t.user_id = %s AND u.is_active AND (o.id IS NULL OR ou.is_active) {bound} "
-        f"ORDER BY t.post_id {'DESC' if descending else 'ASC'} LIMIT {limit:d}"
+        f"WHERE ({source.where}) AND u.is_active AND (o.id IS NULL OR ou.is_active) {bound} "
+        f"ORDER BY {source.key} {'DESC' if descending else 'ASC'} LIMIT {limit:d}"
     )
+
+
+class PostRows:
+    """A list of posts as DRF's CursorPagination sees a queryset: it can be ordered by its
+    key, bounded by `<key>__lt` / `<key>__gt` and sliced, and each slice is one fixed
+    statement (`_statement`) with bound parameters.
+
+    The hottest lists are read this way. Their SQL is fixed text, which PostgreSQL plans
+    once per connection (a prepared statement), and rows come back without building model
+    instances: the ORM's compiling (of the joins and the block subqueries) and
+    instantiating (five models a row) took many times longer than the query itself
+    (docs/benchmarks.md). They answer exactly as the querysets they stand for (the golden
+    responses, posts/tests/test_golden.py)."""
+
+    def __init__(
+        self,
+        source: Source,
+        params: tuple,
+        descending: bool = True,
+        bound: tuple[str, int] | None = None,
+    ):
+        self.source, self.params = source, params
+        self.descending, self.bound = descending, bound
+
+    def order_by(self, *fields: str) -> "PostRows":
+        if fields not in ((f"-{self.source.field}",), (self.source.field,)):
+            raise ValueError(f"this list is ordered by {self.source.field} only, not {fields}")
+        return PostRows(self.source, self.params, fields[0].startswith("-"), self.bound)
+
+    def filter(self, **kwargs) -> "PostRows":
+        ((key, value),) = kwargs.items()
+        if key not in (f"{self.source.field}__lt", f"{self.source.field}__gt"):
+            raise ValueError(f"this list is bounded by {self.source.field} only, not {key}")
+        return PostRows(self.source, self.params, self.descending, (key[-2:], int(value)))
+
+    def statement(self, limit: int) -> tuple[str, list]:
+        """The SQL and parameters of the first `limit` posts."""
+        params = list(self.params)
+        bound = ""
+        if self.bound is not None:
+            operator, value = self.bound
+            bound = f"AND {self.source.key} {'<' if operator == 'lt' else '>'} %s"
+            params.append(value)
+        return _statement(self.source, bound, self.descending, limit), params
+
+    def __getitem__(self, window: slice) -> list[PostRow]:
+        if window.start:
+            raise ValueError("lists of posts are paged by keys, never by offset")
+        with connection.cursor() as cursor:
+            cursor.execute(*self.statement(int(window.stop)))
+            rows = cursor.fetchall()
+        return [
+            _row(values[:_WIDTH])._replace(
+                repost_of=_row(values[_WIDTH:]) if values[_WIDTH] is not None else None
+            )
+            for values in rows
+        ]
 
 
 def _row(values: tuple[Any, ...]) -> PostRow:
@@ -322,52 +435,6 @@ def _json(value):
     return orjson.loads(value) if isinstance(value, str) else value
 
 
-class FeedRows:
-    """A user's home timeline as DRF's CursorPagination sees a queryset: it can be ordered by
-    `post_id`, bounded by `post_id__lt` / `post_id__gt` and sliced, and each slice is one
-    statement on the (user, post) primary key joined to the post, its author and, for a
-    repost, the original and its author.
-
-    The feed is the hottest read. Its SQL is fixed text with bound parameters, which
-    PostgreSQL plans once per connection (a prepared statement), and rows come back without
-    building model instances: the ORM's compiling and instantiating took longer than the
-    query itself (docs/benchmarks.md). The timeline is capped at TIMELINE_CAP entries, where
-    the feed ends."""
-
-    def __init__(self, user_id: int, descending: bool = True, bound: tuple[str, int] | None = None):
-        self.user_id, self.descending, self.bound = user_id, descending, bound
-
-    def order_by(self, *fields: str) -> "FeedRows":
-        if fields not in (("-post_id",), ("post_id",)):
-            raise ValueError(f"the feed is ordered by post_id only, not {fields}")
-        return FeedRows(self.user_id, fields[0].startswith("-"), self.bound)
-
-    def filter(self, **kwargs) -> "FeedRows":
-        ((key, value),) = kwargs.items()
-        if key not in ("post_id__lt", "post_id__gt"):
-            raise ValueError(f"the feed is bounded by post_id only, not {key}")
-        return FeedRows(self.user_id, self.descending, (key[-2:], int(value)))
-
-    def __getitem__(self, window: slice) -> list[PostRow]:
-        if window.start:
-            raise ValueError("the feed is paged by keys, never by offset")
-        params: list = [self.user_id]
-        bound = ""
-        if self.bound is not None:
-            operator, value = self.bound
-            bound = f"AND t.post_id {'<' if operator == 'lt' else '>'} %s"
-            params.append(value)
-        with connection.cursor() as cursor:
-            cursor.execute(_feed_sql(bound, self.descending, int(window.stop)), params)
-            rows = cursor.fetchall()
-        return [
-            _row(values[:_WIDTH])._replace(
-                repost_of=_row(values[_WIDTH:]) if values[_WIDTH] is not None else None
-            )
-            for values in rows
-        ]
-
-
 def _aware(value) -> datetime:
     # PostgreSQL returns aware datetimes; SQLite returns text in UTC.
     if isinstance(value, str):
@@ -375,9 +442,50 @@ def _aware(value) -> datetime:
     return value
 
 
-def feed_for(*, user: User) -> FeedRows:
+def feed_for(*, user: User) -> PostRows:
     """The home timeline: own posts and those of followed accounts, newest first.
 
     Filled on write (own posts at once, followees' posts by fan-out, backfill on follow) and
     capped at TIMELINE_CAP entries per user; the feed ends there."""
-    return FeedRows(user.pk)
+    return PostRows(_feed_source(), (user.pk,))
+
+
+@functools.lru_cache
+def _feed_source() -> Source:
+    qn = connection.ops.quote_name
+    return Source(
+        tables=f"{qn(TimelineEntry._meta.db_table)} t "
+        f"JOIN {qn(Post._meta.db_table)} p ON p.id = t.post_id",
+        where="t.user_id = %s",
+        key="t.post_id",
+        field="post_id",
+    )
+
+
+@functools.lru_cache
+def _not_blocked() -> str:
+    """`visible()`'s block rules in SQL, for a post `p` and its original `o`: neither author
+    blocks the viewer or is blocked by them (four `%s`, the viewer's id)."""
+    blocks = connection.ops.quote_name(Block._meta.db_table)
+    return " AND ".join(
+        f"NOT EXISTS (SELECT 1 FROM {blocks} b WHERE {condition})"  # noqa: S608
+        for condition in (
+            "b.blocker_id = %s AND b.blocked_id = p.author_id",
+            "b.blocker_id = p.author_id AND b.blocked_id = %s",
+            "b.blocker_id = %s AND b.blocked_id = o.author_id",
+            "b.blocker_id = o.author_id AND b.blocked_id = %s",
+        )
+    )
+
+
+def _viewer_id(viewer: User | None) -> int | None:
+    return viewer.pk if viewer is not None and viewer.is_authenticated else None
+
+
+def _posts_source(where: list[str], viewer_id: int | None, tables: str = "") -> Source:
+    qn = connection.ops.quote_name
+    if viewer_id is not None:
+        where = [*where, _not_blocked()]
+    return Source(
+        tables=f"{qn(Post._meta.db_table)} p{tables}", where=" AND ".join(where) or "TRUE"
+    )

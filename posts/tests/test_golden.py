@@ -16,7 +16,7 @@ import pytest
 
 from accounts.models import User
 from common.testing import client_for, make_user
-from follows.services import follow_create
+from follows.services import block_create, follow_create
 from notifications.models import Notification
 from posts.models import Post
 from posts.services import bookmark_create, like_create, post_create, repost_create
@@ -44,15 +44,23 @@ def world():
     repost_create(user=alice, post=second)
     like_create(user=alice, post=first)
     bookmark_create(user=alice, post=second)
+    # Dave blocks alice: his posts, and carol's repost of one, are hidden from her.
+    dave = make_user("dave", display_name="Dave")
+    daves, _ = post_create(author=dave, text="Coffee by dave #coffee")
+    repost_create(user=carol, post=daves)
+    post_create(author=bob, text="Line\u2028and paragraph\u2029separators #coffee coffee")
+    block_create(blocker=dave, blocked=alice)
     for index, post in enumerate(Post.objects.order_by("id")):
-        Post.objects.filter(pk=post.pk).update(created_at=T0 + timedelta(minutes=index))
+        Post.objects.filter(pk=post.pk).update(
+            created_at=T0 + timedelta(minutes=index, microseconds=index * 1001)
+        )
     for index, user in enumerate(User.objects.order_by("id")):
         User.objects.filter(pk=user.pk).update(date_joined=T0 - timedelta(days=index + 1))
     for index, notification in enumerate(Notification.objects.order_by("id")):
         Notification.objects.filter(pk=notification.pk).update(
             created_at=T0 + timedelta(seconds=index)
         )
-    return {"alice": alice, "bob": bob, "carol": carol}
+    return {"alice": alice, "bob": bob, "carol": carol, "dave": dave}
 
 
 CASES = {
@@ -60,6 +68,14 @@ CASES = {
     "feed_page_2": ("alice", "/api/feed/?page_size=2", {}),
     "user_posts": ("alice", "/api/users/bob/posts/", {}),
     "search": ("alice", "/api/posts/?q=coffee", {}),
+    "search_as_dave": ("dave", "/api/posts/?q=coffee", {}),
+    "search_tag_and_author": ("alice", "/api/posts/?q=%23coffee&author=BOB", {}),
+    "search_words_and_tag": ("alice", "/api/posts/?q=coffee%20%23coffee", {}),
+    "search_dates": ("alice", "/api/posts/?q=coffee&from=2026-11-27&to=2026-11-27T18:23:00Z", {}),
+    "posts": ("alice", "/api/posts/", {}),
+    "user_posts_blocked": ("alice", "/api/users/dave/posts/", {}),
+    "user_posts_reposting_blocked": ("alice", "/api/users/carol/posts/", {}),
+    "user_posts_any_case": ("carol", "/api/users/DAVE/posts/?page_size=1", {}),
     "post": ("alice", "/api/posts/1/", {}),
     "post_missing": ("alice", "/api/posts/999/", {}),
     "profile": ("alice", "/api/users/bob/", {}),

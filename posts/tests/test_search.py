@@ -86,10 +86,10 @@ def test_any_input_is_safe(api, posts, query):
 def test_search_uses_the_gin_index(posts):
     from posts.selectors import post_list
 
-    queryset = post_list(q="fox")
+    rows = post_list(q="fox")
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        sql, params = queryset.query.sql_with_params()
+        sql, params = rows.statement(21)
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "posts_post_text_search" in plan
