@@ -155,8 +155,9 @@ def _post_list_rows(viewer, words: str, tags: list[str], author, date_from, date
         params.append(tag)
     words = words.strip()
     if words:
-        where.append(search_condition("p.text"))
-        params.append(words)
+        condition, condition_params = search_condition("p.text")
+        where.append(condition)
+        params.extend([*condition_params, words])
     viewer_id = _viewer_id(viewer)
     if viewer_id is not None:
         params.extend([viewer_id] * 4)
@@ -465,16 +466,16 @@ def _feed_source() -> Source:
 @functools.lru_cache
 def _not_blocked() -> str:
     """`visible()`'s block rules in SQL, for a post `p` and its original `o`: neither author
-    blocks the viewer or is blocked by them (four `%s`, the viewer's id)."""
+    blocks the viewer or is blocked by them (four `%s`, the viewer's id). Written as the ORM
+    writes them (`NOT IN` subqueries), which PostgreSQL plans as hashed subplans; as anti
+    joins, a prepared search's generic plan took seconds."""
     blocks = connection.ops.quote_name(Block._meta.db_table)
-    return " AND ".join(
-        f"NOT EXISTS (SELECT 1 FROM {blocks} b WHERE {condition})"  # noqa: S608
-        for condition in (
-            "b.blocker_id = %s AND b.blocked_id = p.author_id",
-            "b.blocker_id = p.author_id AND b.blocked_id = %s",
-            "b.blocker_id = %s AND b.blocked_id = o.author_id",
-            "b.blocker_id = o.author_id AND b.blocked_id = %s",
-        )
+    blocked = f"SELECT b.blocked_id FROM {blocks} b WHERE b.blocker_id = %s"  # noqa: S608
+    blockers = f"SELECT b.blocker_id FROM {blocks} b WHERE b.blocked_id = %s"  # noqa: S608
+    return (
+        f"NOT (p.author_id IN ({blocked})) AND NOT (p.author_id IN ({blockers})) "
+        f"AND NOT (o.author_id IN ({blocked}) AND o.author_id IS NOT NULL) "
+        f"AND NOT (o.author_id IN ({blockers}) AND o.author_id IS NOT NULL)"
     )
 
 
