@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP (Django) and websockets (Channels) in one application.
 
-The embedded mode serves it with daphne; in production the websocket servers run it."""
+The embedded mode serves it with daphne (config/daphne.py); in production the websocket
+servers run it."""
 
 import asyncio
 import os

@@ -137,8 +137,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             return await super().__call__(scope, receive, send)
         finally:
             # A server that stops cancels its consumers without a disconnect (daphne): the
-            # writer must not outlive this one (a task left pending at exit crashed
-            # daphne's interpreter in its final garbage collection).
+            # writer must not outlive this one (nothing may be left pending when the loop
+            # stops: config/daphne.py).
             await self._leave()
 
     async def _leave(self) -> None:

@@ -26,6 +26,7 @@ import logging
 import weakref
 from collections import defaultdict
 
+from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -223,8 +224,9 @@ class Hub:
         return closed
 
     async def _listen(self) -> None:
-        """Join the live group, then dispatch what arrives, for as long as the process runs:
-        a failure of the layer is logged and the group joined again."""
+        """Join the live group, then dispatch what arrives, until the server stops (cancels
+        the task or closes the layer): a failure of the layer is logged and the group joined
+        again."""
         delay = 0.5
         while True:
             try:
@@ -243,7 +245,11 @@ class Hub:
                     except Exception:
                         logger.exception("bad live batch dropped")
             except asyncio.CancelledError:
+                self.joined.clear()
                 raise
+            except StopConsumer:
+                self.joined.clear()  # the layer was closed: the server is stopping
+                return
             except Exception as exc:
                 self.joined.clear()
                 broker_outage.down(exc)

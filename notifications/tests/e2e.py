@@ -164,8 +164,11 @@ class Stack:
                 "off",
             ]
         else:
+            # daphne as the project runs it (config/daphne.py)
             command = [
-                str(BIN / "daphne"),
+                sys.executable,
+                "-m",
+                "config.daphne",
                 "-b",
                 "127.0.0.1",
                 "-p",

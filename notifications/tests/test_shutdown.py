@@ -31,26 +31,18 @@ def assert_clean(process) -> None:
     assert not problems, process.output()[-4000:]
 
 
-@pytest.mark.parametrize(
-    "server",
-    [
-        "uvicorn",
-        pytest.param(
-            "daphne",
-            marks=pytest.mark.xfail(
-                reason="daphne 4.2 dies of SIGSEGV in its final garbage collection after "
-                "SIGTERM once a socket has exchanged frames (the in-memory layer too); "
-                "production serves websockets with uvicorn",
-                strict=False,
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("server", ["uvicorn", "daphne", "embedded"])
 async def test_websocket_servers_stop_cleanly_with_open_sockets(server, tmp_path):
+    """With a socket open that has exchanged frames (daphne used to die of SIGSEGV there:
+    config/daphne.py). `embedded` is `manage.py serve`: daphne with the in-memory layer."""
     token = await sync_to_async(lambda: access_token(make_user("listener")))()
     stack = Stack(tmp_path, broker_url())
     try:
-        process, ws_base = await asyncio.to_thread(stack.websocket_server, server)
+        if server == "embedded":
+            process, host = await asyncio.to_thread(stack.embedded)
+            ws_base = f"ws://{host}"
+        else:
+            process, ws_base = await asyncio.to_thread(stack.websocket_server, server)
         socket = await websockets.connect(f"{ws_base}/ws/notifications/?token={token}&since=0")
         await socket.send('{"type": "ping"}')
         assert "pong" in await asyncio.wait_for(socket.recv(), 5)

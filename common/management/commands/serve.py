@@ -1,7 +1,7 @@
 """`manage.py serve`: the embedded mode's one command."""
 
+import importlib.util
 import os
-import shutil
 import sys
 
 from django.conf import settings
@@ -26,10 +26,7 @@ class Command(BaseCommand):
         if not skip_setup:
             call_command("migrate", interactive=False, verbosity=1)
             call_command("collectstatic", interactive=False, verbosity=0)
-        daphne = shutil.which("daphne", path=os.path.dirname(sys.executable)) or shutil.which(
-            "daphne"
-        )
-        if daphne is None:
+        if importlib.util.find_spec("daphne") is None:
             raise CommandError("daphne is not installed: run ./dev.sh run, or pip install -e .")
         self.stdout.write(
             self.style.SUCCESS(
@@ -38,12 +35,15 @@ class Command(BaseCommand):
             )
         )
         sys.stdout.flush()
+        # daphne's command line with a server that stops cleanly on SIGTERM (config/daphne.py).
         # Requests are logged once, by the application (common.logging), never with their
         # query strings: daphne's own access log is off.
         os.execv(  # noqa: S606 (fixed arguments, no shell)
-            daphne,
+            sys.executable,
             [
-                daphne,
+                sys.executable,
+                "-m",
+                "config.daphne",
                 "-b",
                 address,
                 "-p",
