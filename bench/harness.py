@@ -106,9 +106,9 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def server(command: list[str], env: dict, health_url: str):
-    """Run a server process for the duration of the block."""
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+def server(command: list[str], env: dict, health_url: str, root: Path = ROOT):
+    """Run a server process (from the checkout at `root`) for the duration of the block."""
+    process = subprocess.Popen(command, cwd=root, env=env, start_new_session=True)
     try:
         wait_http(health_url)
         yield process
@@ -121,8 +121,9 @@ def server(command: list[str], env: dict, health_url: str):
 
 
 @contextmanager
-def gunicorn(database: str, port: int, workers: int = 4, **extra_env):
-    """The REST API as production serves it: gunicorn sync workers on WSGI."""
+def gunicorn(database: str, port: int, workers: int = 4, root: Path = ROOT, **extra_env):
+    """The REST API as production serves it: gunicorn workers on WSGI, with the checkout's
+    own `config/gunicorn.py` (another checkout's when `root` names one)."""
     env = base_env(
         database,
         SERVER_ADDRESS="127.0.0.1",
@@ -132,7 +133,7 @@ def gunicorn(database: str, port: int, workers: int = 4, **extra_env):
         **extra_env,
     )
     command = [str(Path(PYTHON).parent / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"]
-    with server(command, env, f"http://127.0.0.1:{port}/healthz") as process:
+    with server(command, env, f"http://127.0.0.1:{port}/healthz", root) as process:
         yield process
 
 

@@ -1,0 +1,161 @@
+"""The read path before and after, on the same data, served side by side.
+
+Serves the 1M-post database of `bench/feed.py` twice, as production does (gunicorn, four
+workers, each checkout with its own `config/gunicorn.py`): once from a checkout of an
+earlier commit (`--before`, made with `git worktree` in a temporary directory) and once from
+this checkout. Each round loads both with wrk, one after the other, and prints the ratios
+the targets are stated in, as medians of the per-round ratios:
+
+- feed req/s at 32 connections / a trivial 20-row DRF list's, same server  >= 2.0
+- feed p50 at 1 connection, after / before                                   <= 0.5
+- a user's posts, req/s at 32 connections, after / before                   >= 1.5
+- search, req/s at 32 connections, after / before                           >= 1.5
+
+Both servers answer the same requests with the same bytes (compared before measuring).
+
+    .venv/bin/python bench/read_path.py --before dfe68fc --reuse
+"""
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness
+from bench.feed import LARGE, SEARCH_TERMS, typical_users
+
+BEFORE_PORT, AFTER_PORT = 8711, 8712
+
+
+def authors(count: int, rng: random.Random) -> list[str]:
+    rows = harness.sql(
+        LARGE,
+        "SELECT u.username FROM accounts_user u WHERE u.posts_count BETWEEN 50 AND 500 "
+        "AND u.is_active ORDER BY u.id LIMIT 2000",
+    )
+    return rng.sample([row[0] for row in rows], min(count, len(rows)))
+
+
+def body(base: str, path: str, token: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.read()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--before", required=True, help="the commit to compare with")
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    rng = random.Random(42)
+
+    harness.seed(LARGE, users=10_000, follows=2_000_000, posts=1_000_000, reuse=args.reuse)
+    readers = typical_users(100, rng)
+    tokens = harness.access_tokens(readers)
+    names = authors(100, rng)
+    workload = {
+        "feed": [("/api/feed/", tokens[user]) for user in readers],
+        "user_posts": [
+            (f"/api/users/{name}/posts/", tokens[user])
+            for name, user in zip(names, readers, strict=False)
+        ],
+        "search": [
+            (f"/api/posts/?q={urllib.request.quote(term)}", tokens[user])
+            for user, term in zip(readers, SEARCH_TERMS * 10, strict=False)
+        ],
+        "baseline": [("/bench/baseline/", tokens[user]) for user in readers],
+    }
+    before_base = f"http://127.0.0.1:{BEFORE_PORT}"
+    after_base = f"http://127.0.0.1:{AFTER_PORT}"
+    results: dict[str, list[dict]] = {}
+
+    def measure(name: str, base: str, reqs, connections: int) -> None:
+        harness.wrk(base, reqs, connections=connections, duration=2)
+        stats = harness.wrk(base, reqs, connections=connections, duration=args.duration)
+        results.setdefault(name, []).append(stats)
+        harness.log(f"  {name}: p50 {stats['p50']:.2f} ms, {stats['rps']:.0f} req/s")
+
+    with tempfile.TemporaryDirectory() as scratch:
+        before_root = Path(scratch) / "before"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "-q", str(before_root), args.before],
+            cwd=harness.ROOT,
+            check=True,
+        )
+        try:
+            with (
+                harness.gunicorn(LARGE, BEFORE_PORT, root=before_root),
+                harness.gunicorn(LARGE, AFTER_PORT),
+            ):
+                for kind in ("feed", "user_posts", "search"):
+                    for path, token in workload[kind][:20]:
+                        # `next` links name the server's own address.
+                        before = body(before_base, path, token)[1].replace(
+                            before_base.encode(), after_base.encode()
+                        )
+                        if before != body(after_base, path, token)[1]:
+                            raise SystemExit(f"different answers to {path}")
+                for round_number in range(1, args.rounds + 1):
+                    harness.log(f"round {round_number}/{args.rounds}")
+                    for side, base in (("before", before_base), ("after", after_base)):
+                        measure(f"{side}_feed_1", base, workload["feed"], 1)
+                        for kind in ("feed", "user_posts", "search", "baseline"):
+                            measure(f"{side}_{kind}_32", base, workload[kind], 32)
+        finally:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(before_root)],
+                cwd=harness.ROOT,
+                check=False,
+            )
+
+    def paired(numerator: str, denominator: str, key: str) -> float:
+        return statistics.median(
+            a[key] / b[key] for a, b in zip(results[numerator], results[denominator], strict=True)
+        )
+
+    checks = [
+        ("feed req/s / 20-row DRF list, after", "after_feed_32", "after_baseline_32", "rps", 2.0),
+        ("  (the same, before)", "before_feed_32", "before_baseline_32", "rps", None),
+        ("feed p50, after / before", "after_feed_1", "before_feed_1", "p50", 0.5),
+        (
+            "user's posts req/s, after / before",
+            "after_user_posts_32",
+            "before_user_posts_32",
+            "rps",
+            1.5,
+        ),
+        ("search req/s, after / before", "after_search_32", "before_search_32", "rps", 1.5),
+        ("feed req/s, after / before", "after_feed_32", "before_feed_32", "rps", None),
+    ]
+    print()
+    print(f"machine: {harness.machine()}; before: {args.before}")
+    print(f"{'measurement':<24} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+    for name, runs in results.items():
+        p50, p99 = harness.median_of(runs, "p50"), harness.median_of(runs, "p99")
+        print(f"{name:<24} {p50:>8.2f} {p99:>8.2f} {harness.median_of(runs, 'rps'):>8.0f}")
+    print()
+    failed = False
+    for label, numerator, denominator, key, limit in checks:
+        ratio = paired(numerator, denominator, key)
+        if limit is None:
+            print(f"{label:<42} {ratio:>6.2f}")
+            continue
+        at_least = key == "rps"
+        outcome = harness.verdict(ratio, limit, at_least=at_least)
+        failed |= outcome == "FAIL"
+        print(f"{label:<42} {ratio:>6.2f} {'>=' if at_least else '<='} {limit}  {outcome}")
+    path = harness.save("read_path", {"machine": harness.machine(), "runs": results})
+    print(f"\nraw results: {path.relative_to(harness.ROOT)}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
