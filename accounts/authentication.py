@@ -125,9 +125,12 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
     def _user_by_row(self, user_id: int, session_id: int | None, token) -> User:
         if session_id is None:
-            user = next(iter(User.objects.raw(USER_SQL, [user_id])), None)
-        else:
-            user = next(iter(User.objects.raw(USER_AND_SESSION_SQL, [session_id, user_id])), None)
+            return self._load(USER_SQL, [user_id], session_id, token)
+        return self._load(USER_AND_SESSION_SQL, [session_id, user_id], session_id, token)
+
+    def _load(self, sql: str, params: list, session_id: int | None, token) -> User:
+        """The account read whole, with its session check (`session_live`) when it has one."""
+        user = next(iter(User.objects.raw(sql, params)), None)
         if user is None:
             self._refuse(False, False, False)
         if session_id is not None:
@@ -147,23 +150,14 @@ class JWTAuthentication(authentication.JWTAuthentication):
                 self._refuse(False, False, False)
             version, active, valid_after, session_live = state
             if version == kept[0]:
-                if session_id is None:
-                    live = valid_after is None or int(token.get("iat", 0)) > int(
-                        valid_after.timestamp()
-                    )
+                if session_id is None:  # rare: tokens issued before sessions existed
+                    live = User(sessions_valid_after=valid_after).accepts_sessionless_token(token)
                 else:
                     live = session_live
                 self._refuse(True, active, live)
                 # A fresh instance each request: views may change and save it.
                 return User.from_db(connection.alias, _FIELDS, kept[1])
         # Not seen yet, or changed since: the whole row, in the same one statement.
-        user = next(iter(User.objects.raw(ROW_SQL, [session_id, user_id])), None)
-        if user is None:
-            self._refuse(False, False, False)
-        if session_id is not None:
-            live = user.session_live
-        else:
-            live = user.accepts_sessionless_token(token)
-        self._refuse(True, user.is_active, live)
+        user = self._load(ROW_SQL, [session_id, user_id], session_id, token)
         _accounts.put(user_id, (user.row_version, tuple(getattr(user, f) for f in _FIELDS)))
         return user
