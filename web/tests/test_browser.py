@@ -1,4 +1,5 @@
-"""The web client in a real browser (Chromium through Playwright) against a live server:
+"""The web client in a real browser (Chromium through Playwright) against a live server
+(embedded, and for the main paths production's processes on PostgreSQL and RabbitMQ too):
 what a new user does, live updates between two people, keyboard use, a phone's width, and
 no console error or failed request on any page. Screenshots for the README are made here."""
 
@@ -13,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from common.testing import PASSWORD, make_user
 from notifications.tests.e2e import ROOT
-from web.tests.conftest import SCREENSHOTS
+from web.tests.conftest import BOTH_MODES, SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -98,6 +99,7 @@ def no_horizontal_scroll(page: Page) -> None:
     assert width <= page.viewport_size["width"], f"{page.url} is {width} px wide"
 
 
+@pytest.mark.parametrize(*BOTH_MODES, indirect=True)
 def test_sign_up_post_and_see_it(browser, server):
     page, watch = new_page(browser, server)
     page.goto("/")
@@ -122,6 +124,7 @@ def test_sign_up_post_and_see_it(browser, server):
     watch.check()
 
 
+@pytest.mark.parametrize(*BOTH_MODES, indirect=True)
 def test_following_brings_posts_and_notifications_live(browser, server):
     make_user("alice", display_name="Alice")
     make_user("bob", display_name="Bob")
