@@ -206,6 +206,28 @@ def test_notifications_grouped_with_unread_badge_and_mark_read(web, user, other)
     assert 'id="unread" aria-label="0 unread" hidden' in html
 
 
+@pytest.mark.django_db(transaction=True)
+def test_unread_badge_follows_the_inbox_rules(web, user):
+    """The navigation's one fixed query counts what the inbox shows: nothing from a
+    suspended account or across a block, either way."""
+    from follows.services import block_create
+    from notifications.selectors import inbox, unread_count
+    from web.selectors import nav_state
+
+    fans = [make_user(f"fan{n}") for n in range(4)]
+    for fan in fans:
+        follow_create(follower=fan, followee=user)
+    assert nav_state(user=user)["unread"] == 4
+    block_create(blocker=user, blocked=fans[0])
+    block_create(blocker=fans[1], blocked=user)
+    fans[2].is_active = False
+    fans[2].save(update_fields=["is_active"])
+    state = nav_state(user=user)
+    assert state["unread"] == unread_count(user=user) == 1
+    assert state["latest"] == inbox(user).latest("id").id
+    assert 'aria-label="1 unread"' in web.get("/").content.decode()
+
+
 def test_settings_profile_picture_and_delete(web, user):
     response = web.post("/settings/", {"display_name": "Alice A.", "bio": "hello"}, follow=True)
     assert "Your profile was saved." in response.content.decode()
