@@ -34,7 +34,7 @@ import django
 django.setup()
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
+from accounts.sessions import SessionStore
 from accounts.models import User
 from follows.services import follow_create
 from posts.services import bookmark_create, like_create, post_create
@@ -52,7 +52,7 @@ for n in range(20):
 follow_create(follower=reader, followee=author)
 session = SessionStore()
 session[SESSION_KEY] = str(reader.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
 session[HASH_SESSION_KEY] = reader.get_session_auth_hash()
 session.create()
 print(reader.pk, session.session_key)

@@ -7,6 +7,7 @@ from datetime import UTC
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
@@ -155,7 +156,7 @@ def signup(request):
         else:
             from django.contrib.auth import login
 
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             messages.success(request, f"Welcome to Warble, {user.username}!")
             return redirect("home")
     return page(request, "web/signup.html", {"form": form, "title": "Sign up"})

@@ -228,6 +228,35 @@ def test_unread_badge_follows_the_inbox_rules(web, user):
     assert 'aria-label="1 unread"' in web.get("/").content.decode()
 
 
+def test_session_and_account_are_one_query_and_end_at_once(user, other):
+    """A signed-in page reads its session row and its account in one statement; signing
+    out, a suspension or a deleted account ends the session from the next request on."""
+    browsers = {}
+    for name in ("out", "suspended", "deleted", "password"):
+        account = user if name in ("out", "password") else make_user(f"u-{name}")
+        browsers[name] = (Client(), account)
+        browsers[name][0].force_login(account)
+    web = browsers["out"][0]
+    with CaptureQueriesContext(connection) as queries:
+        assert web.get("/search/").status_code == 200
+    sessions = [q["sql"] for q in queries if "websession" in q["sql"]]
+    assert len(sessions) == 1 and "accounts_user" in sessions[0]
+    assert not [q for q in queries if q["sql"].lstrip().startswith('SELECT "accounts_user"')]
+    web.post("/signout/")
+    assert web.get("/search/").status_code == 302
+    client, account = browsers["suspended"]
+    account.is_active = False
+    account.save(update_fields=["is_active"])
+    assert client.get("/search/").status_code == 302
+    client, account = browsers["deleted"]
+    account.delete()
+    assert client.get("/search/").status_code == 302
+    client, account = browsers["password"]
+    account.set_password("an0ther-pa55word")
+    account.save(update_fields=["password"])
+    assert client.get("/search/").status_code == 302
+
+
 def test_settings_profile_picture_and_delete(web, user):
     response = web.post("/settings/", {"display_name": "Alice A.", "bio": "hello"}, follow=True)
     assert "Your profile was saved." in response.content.decode()
