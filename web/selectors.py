@@ -2,7 +2,7 @@
 stands with a profile. Each is one query."""
 
 from django.db import connection
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 
 from accounts.models import User
 from follows.models import Block, Follow, Mute
@@ -34,15 +34,18 @@ def nav_state(*, user: User) -> dict:
 
 
 def relationship(*, viewer: User, user: User) -> dict:
-    """Whether the viewer follows, blocks and mutes `user` (an active mute)."""
+    """Whether the viewer follows, blocks and mutes `user` (an active mute), and when that
+    mute ends (`mute_ends`, None for a mute until unmuted)."""
+    mute = Mute.objects.active().filter(muter=viewer, muted=OuterRef("pk"))
     row = (
         User.objects.filter(pk=user.pk)
         .annotate(
             following=Exists(Follow.objects.filter(follower=viewer, followee=OuterRef("pk"))),
             blocking=Exists(Block.objects.filter(blocker=viewer, blocked=OuterRef("pk"))),
-            muting=Exists(Mute.objects.active().filter(muter=viewer, muted=OuterRef("pk"))),
+            muting=Exists(mute),
+            mute_ends=Subquery(mute.values("expires_at")[:1]),
         )
-        .values("following", "blocking", "muting")
+        .values("following", "blocking", "muting", "mute_ends")
         .first()
     )
-    return row or {"following": False, "blocking": False, "muting": False}
+    return row or {"following": False, "blocking": False, "muting": False, "mute_ends": None}

@@ -3,7 +3,7 @@
 Every action is a plain form POST that redirects back (it works without JavaScript); when
 htmx sends it, the answer is the partial the page swaps in instead."""
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
@@ -312,6 +312,7 @@ def _profile_context(request, user) -> dict:
     context = {"profile": user, "title": f"{user.display_name or user.username} (@{user.username})"}
     if user.pk != request.user.pk:
         context["relation"] = web_selectors.relationship(viewer=request.user, user=user)
+        context["mute_form"] = forms.MuteForm()
     return context
 
 
@@ -341,6 +342,11 @@ def people(request, username: str, which: str):
     return page(request, "web/profile.html", context, partial=_more(request))
 
 
+def _mute(viewer, user, *, duration: int | None = None):
+    seconds = timedelta(seconds=duration) if duration else None
+    return follow_services.mute_create(muter=viewer, muted=user, duration=seconds)
+
+
 _RELATIONS = {
     "follow": (
         lambda viewer, user: follow_services.follow_create(follower=viewer, followee=user),
@@ -351,7 +357,7 @@ _RELATIONS = {
         lambda viewer, user: follow_services.block_delete(blocker=viewer, blocked=user),
     ),
     "mute": (
-        lambda viewer, user: follow_services.mute_create(muter=viewer, muted=user),
+        _mute,
         lambda viewer, user: follow_services.mute_delete(muter=viewer, muted=user),
     ),
 }
@@ -360,21 +366,37 @@ _RELATIONS = {
 @login_required
 @require_POST
 def relate(request, username: str, action: str):
-    """Follow, block or mute an account, or take it back (`undo`)."""
+    """Follow, block or mute (for a chosen `duration`) an account, or take it back
+    (`undo`)."""
     create, delete = _RELATIONS[action]
     user = _profile_user(request, username)
-    error = None
-    try:
-        (delete if request.POST.get("undo") else create)(request.user, user)
-    except (PermissionDenied, ValidationError) as exc:
-        error = _error_text(exc)
+    error, status, options = None, 200, {}
+    if action == "mute" and not request.POST.get("undo"):
+        form = forms.MuteForm(request.POST)
+        if form.is_valid():
+            options["duration"] = form.cleaned_data["duration"]
+        else:
+            error, status = " ".join(form.errors["duration"]), 400
+    if error is None:
+        try:
+            if request.POST.get("undo"):
+                delete(request.user, user)
+            else:
+                create(request.user, user, **options)
+        except (PermissionDenied, ValidationError) as exc:
+            error = _error_text(exc)
     if not request.htmx:
         if error:
             messages.error(request, error)
+        if status != 200:
+            # Input no form of ours sends: the profile, with the error, as a 400.
+            response = profile(request, user.username)
+            response.status_code = status
+            return response
         return back(request, reverse("web:profile", args=[user.username]))
     user = account_selectors.user_with_counts(user=user)
     context = {**_profile_context(request, user), "error": error}
-    return render(request, "web/_profile_head.html", context)
+    return render(request, "web/_profile_head.html", context, status=status)
 
 
 @login_required

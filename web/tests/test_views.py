@@ -173,6 +173,35 @@ def test_profile_follow_unfollow_block_mute(web, user, other):
     assert "You cannot follow this account." in response.content.decode()
 
 
+def test_mute_for_a_chosen_time(web, user, other):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from follows.models import Mute
+
+    html = web.get("/u/bob/").content.decode()
+    assert '<label for="id_duration">Mute for</label>' in html
+    assert '<option value="" selected>Until I unmute</option>' in html
+    assert '<option value="86400">1 day</option>' in html
+    html = web.post("/u/bob/do/mute/", {"duration": "86400"}, HTTP_HX_REQUEST="true")
+    html = html.content.decode()
+    mute = Mute.objects.get(muter=user, muted=other)
+    assert abs(mute.expires_at - (timezone.now() + timedelta(days=1))) < timedelta(minutes=1)
+    assert ">Unmute</button>" in html and "Muted until" in html
+    web.post("/u/bob/do/mute/", {"undo": "1"})
+    web.post("/u/bob/do/mute/", {"duration": ""})
+    assert Mute.objects.get(muter=user, muted=other).expires_at is None
+    assert "Muted until" not in web.get("/u/bob/").content.decode()
+    # A duration no form offers is a 400 that says why, with or without htmx.
+    web.post("/u/bob/do/mute/", {"undo": "1"})
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = web.post("/u/bob/do/mute/", {"duration": "-5"}, **headers)
+        assert response.status_code == 400
+        assert "Choose how long to mute for from the list." in response.content.decode()
+    assert not Mute.objects.filter(muter=user, muted=other).exists()
+
+
 def test_followers_list_and_report(web, user, other):
     follow_create(follower=other, followee=user)
     assert "@bob" in web.get("/u/alice/followers/").content.decode()
