@@ -3,6 +3,7 @@
 Every action is a plain form POST that redirects back (it works without JavaScript); when
 htmx sends it, the answer is the partial the page swaps in instead."""
 
+import re
 from datetime import UTC, timedelta
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
@@ -295,7 +296,13 @@ def interact(request, pk: int, action: str):
     if shown is None:
         raise Http404("No such post.")
     [card] = cards([shown], request.user)
-    return render(request, "web/_actions.html", {"card": card, "error": error})
+    # The controls keep the id they replace (a notification group's card has its own).
+    target = _ACTIONS_ID.match(request.htmx.target or "")
+    context = {"card": card, "error": error, "prefix": target.group(1) if target else ""}
+    return render(request, "web/_actions.html", context)
+
+
+_ACTIONS_ID = re.compile(r"^((?:n\d+-)?)actions-\d+$")
 
 
 # --- people -------------------------------------------------------------------------------
@@ -463,6 +470,12 @@ class Group(NamedTuple):
     latest_id: int
     latest_at: object
     unread: bool
+
+    @property
+    def prefix(self) -> str:
+        """The start of the ids in the group's post card: one post may be in several
+        groups (liked, reposted ...), and ids must be unique in a page."""
+        return f"n{self.latest_id}-"
 
 
 @login_required

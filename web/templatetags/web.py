@@ -112,27 +112,28 @@ def paths() -> dict:
     return _paths(get_script_prefix())
 
 
-def _toggle(url: str, name: str, on: bool, target: str, csrf: str, count=None) -> str:
+def _toggle(url: str, name: str, on: bool, csrf: str, count=None) -> str:
     undo = '<input type="hidden" name="undo" value="1">' if on else ""
     number = f' <span class="n">{count}</span>' if count is not None else ""
     return (
-        f'<form method="post" action="{url}" hx-post="{url}" hx-target="#{target}" '
+        f'<form method="post" action="{url}" hx-post="{url}" hx-target="closest .actions" '
         f'hx-swap="outerHTML"><input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
         f'{undo}<button type="submit" class="action" aria-pressed="{"true" if on else "false"}">'
         f"{name}</button>{number}</form>"
     )
 
 
-def actions_html(card, csrf: str, error: str | None = None, p: dict | None = None) -> str:
-    """The Reply, Like, Repost, Bookmark and Report controls of a card. Plain f-strings:
-    every value is a number, a fixed word or passed through `_e` (html.escape)."""
+def actions_html(
+    card, csrf: str, error: str | None = None, p: dict | None = None, prefix: str = ""
+) -> str:
+    """The Reply, Like, Repost, Bookmark and Report controls of a card, with the id
+    `{prefix}actions-{id}`. Plain f-strings: every value is a number, a fixed word or
+    passed through `_e` (html.escape)."""
     post, p, csrf = card.post, p or paths(), _e(csrf)
-    target, pid = f"actions-{card.row.id}", post.id
-    like = _toggle(p["like"].format(pid), "Like", card.liked, target, csrf, post.like_count)
-    repost = _toggle(
-        p["repost"].format(pid), "Repost", card.reposted, target, csrf, post.repost_count
-    )
-    bookmark = _toggle(p["bookmark"].format(pid), "Bookmark", card.bookmarked, target, csrf)
+    target, pid = f"{_e(prefix)}actions-{card.row.id}", post.id
+    like = _toggle(p["like"].format(pid), "Like", card.liked, csrf, post.like_count)
+    repost = _toggle(p["repost"].format(pid), "Repost", card.reposted, csrf, post.repost_count)
+    bookmark = _toggle(p["bookmark"].format(pid), "Bookmark", card.bookmarked, csrf)
     alert = f' <span class="error" role="alert">{_e(error)}</span>' if error else ""
     return mark_safe(  # noqa: S308 - built from escaped values
         f'<div class="actions" id="{target}"><a href="{p["post"].format(pid)}#compose-reply" '
@@ -161,8 +162,9 @@ def _page(context) -> _Page:
     return _Page(str(context.get("csrf_token", "")), paths(), timezone.now(), get_language())
 
 
-def card_html(card, page: _Page) -> str:
-    """A post's card (see `_paths`); every text is escaped with `_e`."""
+def card_html(card, page: _Page, prefix: str = "") -> str:
+    """A post's card (see `_paths`); every text is escaped with `_e`. Its ids start with
+    `prefix`, for a page that shows the same post more than once (notification groups)."""
     row, post, p = card.row, card.post, page.paths
     reposted_by = ""
     if row.repost_of is not None:
@@ -178,7 +180,8 @@ def card_html(card, page: _Page) -> str:
         )
     created = post.created_at
     return (
-        f'<article class="post" id="post-{row.id}" data-id="{row.id}">{reposted_by}<header>'
+        f'<article class="post" id="{_e(prefix)}post-{row.id}" data-id="{row.id}">{reposted_by}'
+        "<header>"
         f"{_avatar(post.username, post.avatar)}<p>"
         f'<a class="name" href="{_e(p["profile"].format(post.username))}">'
         f"{_e(post.display_name or post.username)}</a> "
@@ -186,14 +189,15 @@ def card_html(card, page: _Page) -> str:
         f'<a class="time" href="{p["post"].format(post.id)}"><time datetime="'
         f'{created.isoformat()}" title="{created:%Y-%m-%d %H:%M:%S} UTC">'
         f"{_ago(created, page.now, page.language)}</time></a></p></header>{replying}"
-        f'<p class="text">{_linked_text(post, p)}</p>{actions_html(card, page.csrf, p=p)}'
+        f'<p class="text">{_linked_text(post, p)}</p>'
+        f"{actions_html(card, page.csrf, p=p, prefix=prefix)}"
         "</article>"
     )
 
 
 @register.simple_tag(takes_context=True)
-def post_card(context, card) -> str:
-    return mark_safe(card_html(card, _page(context)))  # noqa: S308
+def post_card(context, card, prefix: str = "") -> str:
+    return mark_safe(card_html(card, _page(context), prefix))  # noqa: S308
 
 
 @register.simple_tag(takes_context=True)
@@ -203,5 +207,5 @@ def post_cards(context, cards) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def post_actions(context, card, error=None) -> str:
-    return actions_html(card, str(context.get("csrf_token", "")), error)
+def post_actions(context, card, error=None, prefix: str = "") -> str:
+    return actions_html(card, str(context.get("csrf_token", "")), error, prefix=prefix)

@@ -236,6 +236,30 @@ def test_notifications_grouped_with_unread_badge_and_mark_read(web, user, other)
 
 
 @pytest.mark.django_db(transaction=True)
+def test_notification_groups_have_unique_ids_and_no_stray_marks(web, user, other):
+    from posts.services import like_create, repost_create
+
+    post, _ = post_create(author=user, text="liked and reposted")
+    like_create(user=other, post=post)
+    repost_create(user=other, post=post)
+    html = web.get("/notifications/").content.decode()
+    assert html.count("liked and reposted") == 2, "the post is in two groups"
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert "•" not in html
+    assert html.count('<span class="visually-hidden">Unread: </span>') == 2
+    # Like from the second group's card: its controls come back with the id they replace.
+    target = re.findall(r'<div class="actions" id="(n\d+-actions-\d+)"', html)[1]
+    response = web.post(
+        f"/p/{post.pk}/like/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET=target
+    ).content.decode()
+    assert f'<div class="actions" id="{target}">' in response
+    assert 'hx-target="closest .actions"' in response
+    response = web.post(f"/p/{post.pk}/like/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET='x"y')
+    assert f'id="actions-{post.pk}"' in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_unread_badge_follows_the_inbox_rules(web, user):
     """The navigation's one fixed query counts what the inbox shows: nothing from a
     suspended account or across a block, either way."""
