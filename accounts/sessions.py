@@ -17,6 +17,7 @@ Nothing is kept between requests.
 
 import contextvars
 import functools
+import hashlib
 
 from django.contrib import auth
 from django.contrib.auth import SESSION_KEY
@@ -26,6 +27,16 @@ from django.contrib.sessions.backends import db
 from django.db import connections, router
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+
+
+def session_number(session_key: str | None) -> int:
+    """A positive 62-bit number that names a browser session in events and on its sockets
+    (events carry integers; the key itself never leaves the database and the cookie)."""
+    if not session_key:
+        return 0
+    digest = hashlib.sha256(session_key.encode()).digest()
+    return (int.from_bytes(digest[:8], "big") >> 2) or 1
+
 
 # The session store of the request whose user Django is loading.
 _store: contextvars.ContextVar = contextvars.ContextVar("warble_session_store", default=None)

@@ -134,6 +134,18 @@ class SignInView(auth_views.LoginView):
     extra_context = {"title": "Sign in"}
 
 
+class SignOutView(auth_views.LogoutView):
+    """Django's sign-out; the websockets this browser session opened close too, on
+    whichever process holds them."""
+
+    def post(self, request, *args, **kwargs):
+        user_id, session_key = request.user.pk, request.session.session_key
+        response = super().post(request, *args, **kwargs)
+        if user_id is not None and session_key:
+            account_services.web_session_ended(user_id=user_id, session_key=session_key)
+        return response
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "web/password.html"
     form_class = forms.WebPasswordChangeForm

@@ -162,6 +162,25 @@ def test_following_brings_posts_and_notifications_live(browser, server):
     bob_watch.check()
 
 
+@pytest.mark.parametrize(*BOTH_MODES, indirect=True)
+def test_signing_out_closes_the_live_connection_in_every_tab(browser, server):
+    make_user("alice")
+    first, watch = new_page(browser, server)
+    sign_in(first, "alice")
+    second = first.context.new_page()  # another tab of the same browser session
+    second.goto("/")
+    for page in (first, second):
+        expect(page.locator("body")).to_have_attribute("data-socket", "open")
+    first.get_by_role("button", name="Sign out").click()
+    expect(first.get_by_role("button", name="Sign in")).to_be_visible()
+    # The server closed the other tab's socket (4401): it says so and does not reconnect.
+    expect(second.locator("body")).to_have_attribute("data-socket", "signed-out")
+    expect(second.locator("#offline")).to_have_text("Signed out. Reload the page to sign in again.")
+    second.reload()
+    expect(second.get_by_role("button", name="Sign in")).to_be_visible()
+    watch.check()
+
+
 def test_reconnects_after_a_restart_and_fills_in_what_it_missed(browser, server):
     make_user("alice")
     bob = make_user("bob")
