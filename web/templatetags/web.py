@@ -41,7 +41,7 @@ def _linked_text(post, p: dict) -> str:
         tags = set(post.hashtags)
         for match in _HASHTAG.finditer(text):
             if match.group(1).casefold() in tags:
-                url = p["search"] + "?q=" + quote("#" + match.group(1).casefold())
+                url = _tag_url(p["search"], match.group(1).casefold())
                 found.append((match.start(), match.end(), url))
     if not found:
         return mark_safe(_e(text))  # noqa: S308 - escaped
@@ -54,6 +54,11 @@ def _linked_text(post, p: dict) -> str:
         position = end
     parts.append(_e(text[position:]))
     return mark_safe("".join(parts))  # noqa: S308 - every part is escaped above
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag_url(search: str, tag: str) -> str:
+    return search + "?q=" + quote("#" + tag)
 
 
 @register.filter
