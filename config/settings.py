@@ -393,7 +393,7 @@ else:
     MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
     "default": MEDIA_STORAGE,
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "common.staticfiles.StaticFilesStorage"},
 }
 
 # --- Internationalisation ----------------------------------------------------------------
