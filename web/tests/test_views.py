@@ -74,6 +74,10 @@ def test_sign_in_wrong_password_says_so_in_words(client, user):
     assert '{"detail"' not in html
     response = client.post("/signin/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/"
+    # The session row names its account, so later pages read both in one statement.
+    from accounts.models import WebSession
+
+    assert WebSession.objects.get(pk=client.cookies["sessionid"].value).user_id == user.pk
 
 
 def test_forms_refuse_a_post_without_csrf_token(user):
