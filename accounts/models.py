@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.auth.validators import ASCIIUsernameValidator
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -128,3 +129,23 @@ class AccountSession(models.Model):
         if type(sid) is not int or not 0 < sid < 2**63:
             raise ValueError("The token's session id is malformed.")
         return sid
+
+
+class WebSession(AbstractBaseSession):
+    """A browser's sign-in to the web client: Django's database session, plus the account
+    it signs in as, so the session and the account are read in one statement
+    (`accounts.sessions`). Deleting the account deletes its sessions."""
+
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="web_sessions"
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        verbose_name = "web session"
+        verbose_name_plural = "web sessions"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.sessions import SessionStore
+
+        return SessionStore

@@ -291,6 +291,17 @@ def session_end(*, user_id: int, session_id: int | None) -> None:
     logger.info("session ended", extra={"user_id": user_id, "session_id": session_id})
 
 
+def web_session_ended(*, user_id: int, session_key: str) -> None:
+    """A browser session (the web client's sign-in, `accounts.sessions`) was signed out
+    and its row deleted: the websockets it opened are closed wherever they are."""
+    from accounts.sessions import session_number
+
+    number = session_number(session_key)
+    if number:
+        events.publish_on_commit("web_session.closed", user_id=user_id, web_session=number)
+    logger.info("web session ended", extra={"user_id": user_id})
+
+
 def sessions_end_all(*, user_id: int, keep_session_id: int | None = None) -> None:
     """End every session of the account but `keep_session_id` (when given): their access
     and refresh tokens are refused and their websockets closed. Tokens without a session

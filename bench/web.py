@@ -10,6 +10,7 @@ JWT), alternating the two sides for --rounds rounds. Target:
 
     .venv/bin/python bench/web.py
     .venv/bin/python bench/web.py --rounds 7 --requests 400
+    .venv/bin/python bench/web.py --database warble_bench_web_2 --port 8752   # beside another run
 """
 
 import argparse
@@ -33,7 +34,7 @@ import django
 django.setup()
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
+from accounts.sessions import SessionStore
 from accounts.models import User
 from follows.services import follow_create
 from posts.services import bookmark_create, like_create, post_create
@@ -51,17 +52,17 @@ for n in range(20):
 follow_create(follower=reader, followee=author)
 session = SessionStore()
 session[SESSION_KEY] = str(reader.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
 session[HASH_SESSION_KEY] = reader.get_session_auth_hash()
 session.create()
 print(reader.pk, session.session_key)
 """
 
 
-def seed() -> tuple[int, str]:
-    harness.sql("postgres", f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    harness.sql("postgres", f'CREATE DATABASE "{DATABASE}"')
-    env = harness.base_env(DATABASE, FANOUT_EAGER="true")
+def seed(database: str) -> tuple[int, str]:
+    harness.sql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    harness.sql("postgres", f'CREATE DATABASE "{database}"')
+    env = harness.base_env(database, FANOUT_EAGER="true")
     subprocess.run(
         [harness.PYTHON, "manage.py", "migrate", "-v0"], cwd=harness.ROOT, env=env, check=True
     )
@@ -74,15 +75,15 @@ def seed() -> tuple[int, str]:
         text=True,
     ).stdout.split()
     entries = harness.sql(
-        DATABASE, "SELECT COUNT(*) FROM posts_timelineentry WHERE user_id = %s", [int(out[-2])]
+        database, "SELECT COUNT(*) FROM posts_timelineentry WHERE user_id = %s", [int(out[-2])]
     )[0][0]
     harness.log(f"seeded: the reader's timeline holds {entries} posts")
     return int(out[-2]), out[-1]
 
 
-def timings(path: str, headers: dict, count: int) -> list[float]:
+def timings(port: int, path: str, headers: dict, count: int) -> list[float]:
     """Milliseconds per GET over one kept-alive connection."""
-    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     results = []
     try:
         for _ in range(count):
@@ -102,26 +103,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--database", default=DATABASE, help="dropped and made anew")
+    parser.add_argument("--port", type=int, default=PORT)
     args = parser.parse_args()
 
-    user_id, session_key = seed()
+    user_id, session_key = seed(args.database)
     token = harness.access_tokens([user_id])[user_id]
     sides = {
         "html": ("/", {"Cookie": f"sessionid={session_key}"}),
         "json": ("/api/feed/", {"Authorization": f"Bearer {token}"}),
     }
-    with harness.gunicorn(DATABASE, PORT, workers=2):
+    with harness.gunicorn(args.database, args.port, workers=2):
         # Both pages must show the same 20 posts.
-        html_body = _get(*sides["html"])
-        json_body = _get(*sides["json"])
+        html_body = _get(args.port, *sides["html"])
+        json_body = _get(args.port, *sides["json"])
         assert html_body.count(b'class="post"') == 20, "the home page shows 20 posts"
         assert json_body.count(b'"like_count"') >= 20, "the feed has 20 posts"
         rounds = []
         for number in range(args.rounds):
             p50 = {}
             for name, (path, headers) in sides.items():
-                timings(path, headers, 30)  # warm-up
-                p50[name] = statistics.median(timings(path, headers, args.requests))
+                timings(args.port, path, headers, 30)  # warm-up
+                p50[name] = statistics.median(timings(args.port, path, headers, args.requests))
             p50["ratio"] = p50["html"] / p50["json"]
             rounds.append(p50)
             harness.log(
@@ -151,8 +154,8 @@ def main() -> None:
     print(f"saved {path}")
 
 
-def _get(path: str, headers: dict) -> bytes:
-    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+def _get(port: int, path: str, headers: dict) -> bytes:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         connection.request("GET", path, headers=headers)
         response = connection.getresponse()

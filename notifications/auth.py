@@ -5,7 +5,9 @@ or a `?token=` query parameter (browsers cannot set headers on a websocket). It 
 exactly as the REST API validates it: signature, expiry, issuer, an existing active user,
 and a session that has not been signed out. The token's session id goes into
 `scope["session_id"]` (0 for a token without one), so the socket is closed when that session
-ends. Tokens are never logged.
+ends. A browser signed in by the web client's session cookie instead gets session id -1 and
+its browser session's number in `scope["web_session"]`, so signing that browser out closes
+it. Tokens are never logged.
 """
 
 import json
@@ -21,6 +23,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from accounts.authentication import JWTAuthentication
 from accounts.models import AccountSession
+from accounts.sessions import session_number
 from common.availability import (
     RETRY_AFTER,
     UNAVAILABLE_DETAIL,
@@ -66,18 +69,25 @@ class JWTAuthMiddleware(BaseMiddleware):
 
     async def __call__(self, scope, receive, send):
         token = token_from_scope(scope)
+        web_session = 0
         try:
             if token:
                 user, session_id = await user_for_token(token)
             else:
-                user, session_id = _session_user(scope), 0
+                # Signed in by the cookie: no token session (-1 matches no `session.closed`),
+                # and the browser session's number, closed by `web_session.closed`.
+                user, session_id = _session_user(scope), -1
+                if user.is_authenticated:
+                    web_session = session_number(getattr(scope.get("session"), "session_key", None))
         except Exception as exc:
             if not is_database_unavailable(exc):
                 raise
             database_outage.down(exc)
             return await refuse_unavailable(scope, receive, send)
         return await super().__call__(
-            {**scope, "user": user, "session_id": session_id}, receive, send
+            {**scope, "user": user, "session_id": session_id, "web_session": web_session},
+            receive,
+            send,
         )
 
 

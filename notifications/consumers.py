@@ -59,6 +59,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         self.user_id = user.pk
         # The session the token belongs to (0: none): signing it out closes this socket.
         self.session_id = self.scope.get("session_id", 0)
+        # The browser session of a socket signed in by the session cookie (0: none).
+        self.web_session = self.scope.get("web_session", 0)
         self.replayed: set[int] = set()
         self.outbox: asyncio.Queue = asyncio.Queue(maxsize=OUTBOX_SIZE)
         self.dropped = 0

@@ -18,6 +18,8 @@ Messages (msgpack-safe, no integer map keys):
      "session_id": 7}                  (0: the sockets opened with a token of no session)
     {"type": "live.batch", "event": "sessions.closed", "recipients": [user_id],
      "keep_session_id": 7}             (0: keep none)
+    {"type": "live.batch", "event": "web_session.closed", "recipients": [user_id],
+     "web_session": 123}               (a browser session that signed out)
 """
 
 import asyncio
@@ -84,16 +86,30 @@ def sessions_closed(*, user_id: int, keep_session_id: int) -> dict:
     }
 
 
+def web_session_closed(*, user_id: int, web_session: int) -> dict:
+    """A browser signed out of the web client: the sockets it opened with that session's
+    cookie are closed (4401)."""
+    return {
+        "type": "live.batch",
+        "event": "web_session.closed",
+        "recipients": [user_id],
+        "web_session": web_session,
+    }
+
+
 def _closes(message: dict, socket) -> bool:
-    """Whether a session message closes `socket` (a consumer with its `session_id`)."""
+    """Whether a session message closes `socket` (a consumer with its `session_id`, and
+    its `web_session` when the session cookie signed it in)."""
     session_id = getattr(socket, "session_id", 0)
+    if message["event"] == "web_session.closed":
+        return getattr(socket, "web_session", 0) == message["web_session"]
     if message["event"] == "session.closed":
         return session_id == message["session_id"]
     keep = message["keep_session_id"]
     return not keep or session_id != keep
 
 
-SESSION_EVENTS = frozenset({"session.closed", "sessions.closed"})
+SESSION_EVENTS = frozenset({"session.closed", "sessions.closed", "web_session.closed"})
 
 # The frame that tells a socket to close instead of sending.
 CLOSE = object()

@@ -3,9 +3,11 @@
 `accounts.services` publishes `session.closed` (one session signed out; session 0 stands
 for the tokens that carry no session) and `sessions.closed` (every session of the account
 but `keep_session_id` ended: sign out everywhere, a password change, a suspension) after
-their transaction commits. The handlers send one live message to the group every websocket
-process joins; each process's hub closes, with code 4401, the sockets of that account that
-were opened with a token of an ended session (notifications.live).
+their transaction commits, and `web_session.closed` when a browser signs out of the web
+client (`web_session`: the number `accounts.sessions.session_number` gives its session).
+The handlers send one live message to the group every websocket process joins; each
+process's hub closes, with code 4401, the sockets of that account that were opened with a
+token of an ended session, or by the signed-out browser session (notifications.live).
 """
 
 import logging
@@ -31,4 +33,13 @@ async def close_other_sessions_sockets(user_id: int, keep_session_id: int) -> di
     sent = await live.send(live.sessions_closed(user_id=user_id, keep_session_id=keep_session_id))
     stats = {"user_id": user_id, "kept": keep_session_id, "live_batches_sent": int(sent)}
     logger.info("sessions.closed sent", extra=stats)
+    return stats
+
+
+@events.register("web_session.closed", "user_id", "web_session")
+async def close_web_session_sockets(user_id: int, web_session: int) -> dict:
+    """Close the sockets a browser opened with the session cookie it signed out of."""
+    sent = await live.send(live.web_session_closed(user_id=user_id, web_session=web_session))
+    stats = {"user_id": user_id, "live_batches_sent": int(sent)}
+    logger.info("web_session.closed sent", extra=stats)
     return stats

@@ -103,6 +103,25 @@ class DeleteAccountForm(forms.Form):
         return password
 
 
+class MuteForm(forms.Form):
+    """How long a mute lasts (the API's `duration`, in seconds); empty: until unmuted."""
+
+    duration = forms.TypedChoiceField(
+        label="Mute for",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[
+            ("", "Until I unmute"),
+            (3600, "1 hour"),
+            (86400, "1 day"),
+            (7 * 86400, "7 days"),
+            (30 * 86400, "30 days"),
+        ],
+        error_messages={"invalid_choice": "Choose how long to mute for from the list."},
+    )
+
+
 class SearchForm(forms.Form):
     q = forms.CharField(label="Search", max_length=500, required=False)
 

@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
 from django.urls import path
 from django.views.generic import RedirectView
@@ -10,7 +9,7 @@ app_name = "web"
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("signin/", views.SignInView.as_view(), name="signin"),
-    path("signout/", auth_views.LogoutView.as_view(), name="signout"),
+    path("signout/", views.SignOutView.as_view(), name="signout"),
     path("settings/password/", views.PasswordChangeView.as_view(), name="password"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/picture/", views.avatar, name="avatar"),

@@ -3,10 +3,12 @@
 Every action is a plain form POST that redirects back (it works without JavaScript); when
 htmx sends it, the answer is the partial the page swaps in instead."""
 
-from datetime import UTC
+import re
+from datetime import UTC, timedelta
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
@@ -132,6 +134,18 @@ class SignInView(auth_views.LoginView):
     extra_context = {"title": "Sign in"}
 
 
+class SignOutView(auth_views.LogoutView):
+    """Django's sign-out; the websockets this browser session opened close too, on
+    whichever process holds them."""
+
+    def post(self, request, *args, **kwargs):
+        user_id, session_key = request.user.pk, request.session.session_key
+        response = super().post(request, *args, **kwargs)
+        if user_id is not None and session_key:
+            account_services.web_session_ended(user_id=user_id, session_key=session_key)
+        return response
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "web/password.html"
     form_class = forms.WebPasswordChangeForm
@@ -155,7 +169,7 @@ def signup(request):
         else:
             from django.contrib.auth import login
 
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             messages.success(request, f"Welcome to Warble, {user.username}!")
             return redirect("home")
     return page(request, "web/signup.html", {"form": form, "title": "Sign up"})
@@ -294,7 +308,13 @@ def interact(request, pk: int, action: str):
     if shown is None:
         raise Http404("No such post.")
     [card] = cards([shown], request.user)
-    return render(request, "web/_actions.html", {"card": card, "error": error})
+    # The controls keep the id they replace (a notification group's card has its own).
+    target = _ACTIONS_ID.match(request.htmx.target or "")
+    context = {"card": card, "error": error, "prefix": target.group(1) if target else ""}
+    return render(request, "web/_actions.html", context)
+
+
+_ACTIONS_ID = re.compile(r"^((?:n\d+-)?)actions-\d+$")
 
 
 # --- people -------------------------------------------------------------------------------
@@ -311,6 +331,7 @@ def _profile_context(request, user) -> dict:
     context = {"profile": user, "title": f"{user.display_name or user.username} (@{user.username})"}
     if user.pk != request.user.pk:
         context["relation"] = web_selectors.relationship(viewer=request.user, user=user)
+        context["mute_form"] = forms.MuteForm()
     return context
 
 
@@ -340,6 +361,11 @@ def people(request, username: str, which: str):
     return page(request, "web/profile.html", context, partial=_more(request))
 
 
+def _mute(viewer, user, *, duration: int | None = None):
+    seconds = timedelta(seconds=duration) if duration else None
+    return follow_services.mute_create(muter=viewer, muted=user, duration=seconds)
+
+
 _RELATIONS = {
     "follow": (
         lambda viewer, user: follow_services.follow_create(follower=viewer, followee=user),
@@ -350,7 +376,7 @@ _RELATIONS = {
         lambda viewer, user: follow_services.block_delete(blocker=viewer, blocked=user),
     ),
     "mute": (
-        lambda viewer, user: follow_services.mute_create(muter=viewer, muted=user),
+        _mute,
         lambda viewer, user: follow_services.mute_delete(muter=viewer, muted=user),
     ),
 }
@@ -359,21 +385,37 @@ _RELATIONS = {
 @login_required
 @require_POST
 def relate(request, username: str, action: str):
-    """Follow, block or mute an account, or take it back (`undo`)."""
+    """Follow, block or mute (for a chosen `duration`) an account, or take it back
+    (`undo`)."""
     create, delete = _RELATIONS[action]
     user = _profile_user(request, username)
-    error = None
-    try:
-        (delete if request.POST.get("undo") else create)(request.user, user)
-    except (PermissionDenied, ValidationError) as exc:
-        error = _error_text(exc)
+    error, status, options = None, 200, {}
+    if action == "mute" and not request.POST.get("undo"):
+        form = forms.MuteForm(request.POST)
+        if form.is_valid():
+            options["duration"] = form.cleaned_data["duration"]
+        else:
+            error, status = " ".join(form.errors["duration"]), 400
+    if error is None:
+        try:
+            if request.POST.get("undo"):
+                delete(request.user, user)
+            else:
+                create(request.user, user, **options)
+        except (PermissionDenied, ValidationError) as exc:
+            error = _error_text(exc)
     if not request.htmx:
         if error:
             messages.error(request, error)
+        if status != 200:
+            # Input no form of ours sends: the profile, with the error, as a 400.
+            response = profile(request, user.username)
+            response.status_code = status
+            return response
         return back(request, reverse("web:profile", args=[user.username]))
     user = account_selectors.user_with_counts(user=user)
     context = {**_profile_context(request, user), "error": error}
-    return render(request, "web/_profile_head.html", context)
+    return render(request, "web/_profile_head.html", context, status=status)
 
 
 @login_required
@@ -440,6 +482,12 @@ class Group(NamedTuple):
     latest_id: int
     latest_at: object
     unread: bool
+
+    @property
+    def prefix(self) -> str:
+        """The start of the ids in the group's post card: one post may be in several
+        groups (liked, reposted ...), and ids must be unique in a page."""
+        return f"n{self.latest_id}-"
 
 
 @login_required

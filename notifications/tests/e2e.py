@@ -279,10 +279,20 @@ async def wait_for(predicate, timeout: float, interval: float = 0.1, message: st
 
 class TcpProxy:
     """A TCP proxy in front of the broker that a test can cut (every connection dropped, new
-    ones refused) and restore: a broker outage without stopping the shared RabbitMQ."""
+    ones refused) and restore: a broker outage without stopping the shared RabbitMQ.
 
-    def __init__(self, target_host: str, target_port: int):
+    With `routes` (`{"/ws/": (host, port)}`) it is also the deployment's front proxy for
+    HTTP: a connection whose first request's path starts with a route's prefix goes there,
+    any other to the target (a browser opens each websocket on a connection of its own)."""
+
+    def __init__(
+        self,
+        target_host: str,
+        target_port: int,
+        routes: dict[str, tuple[str, int]] | None = None,
+    ):
         self.target = (target_host, target_port)
+        self.routes = {prefix.encode(): target for prefix, target in (routes or {}).items()}
         self.port = free_port()
         self.server: asyncio.base_events.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
@@ -303,11 +313,24 @@ class TcpProxy:
         await self.start()
 
     async def _handle(self, reader, writer) -> None:
+        target, first = self.target, b""
+        if self.routes:
+            try:
+                first = await reader.readuntil(b"\r\n")  # GET /path HTTP/1.1
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                writer.close()
+                return
+            path = first.split(b" ")[1] if first.count(b" ") >= 2 else b""
+            for prefix, routed in self.routes.items():
+                if path.startswith(prefix):
+                    target = routed
+                    break
         try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+            upstream_reader, upstream_writer = await asyncio.open_connection(*target)
         except OSError:
             writer.close()
             return
+        upstream_writer.write(first)
         self.writers.update({writer, upstream_writer})
 
         async def pipe(source, sink):

@@ -160,8 +160,9 @@ async def test_a_logout_closes_the_sessions_socket_on_another_process(stack):
 
 
 class FakeSocket:
-    def __init__(self, session_id: int):
+    def __init__(self, session_id: int, web_session: int = 0):
         self.session_id = session_id
+        self.web_session = web_session
         self.closed = False
 
     def enqueue_close(self) -> None:
@@ -171,19 +172,28 @@ class FakeSocket:
         raise AssertionError("a session message sends no frame")
 
 
+WEB = {"web41", "web42"}
+
+
 @pytest.mark.parametrize(
     ("message", "closed"),
     [
         (live.session_closed(user_id=1, session_id=7), {7}),
         (live.session_closed(user_id=1, session_id=0), {0}),
-        (live.sessions_closed(user_id=1, keep_session_id=7), {0, 8}),
-        (live.sessions_closed(user_id=1, keep_session_id=0), {0, 7, 8}),
+        (live.sessions_closed(user_id=1, keep_session_id=7), {0, 8, *WEB}),
+        (live.sessions_closed(user_id=1, keep_session_id=0), {0, 7, 8, *WEB}),
         (live.session_closed(user_id=2, session_id=7), set()),
+        (live.web_session_closed(user_id=1, web_session=41), {"web41"}),
+        (live.web_session_closed(user_id=2, web_session=41), set()),
     ],
 )
 def test_the_hub_closes_the_sockets_a_session_message_names(message, closed):
+    """Sockets of tokens (session ids 0, 7, 8) and of a browser's session cookie (session
+    id -1, browser sessions 41 and 42): a token's sign-out leaves the browser's sockets,
+    "every session" closes them, and a browser's sign-out closes its own."""
     hub = live.Hub(layer=None)
     sockets = {sid: FakeSocket(sid) for sid in (0, 7, 8)}
+    sockets.update({f"web{n}": FakeSocket(-1, web_session=n) for n in (41, 42)})
     for socket in sockets.values():
         hub.sockets[1].add(socket)
     assert hub.dispatch(message) == len(closed)

@@ -2,8 +2,9 @@
 times, pictures."""
 
 import functools
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from html import escape as _e
+from typing import NamedTuple
 from urllib.parse import quote
 
 from django import template
@@ -12,6 +13,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
+from django.utils.translation import get_language
 
 from posts.text import _HASHTAG, _MENTION
 
@@ -22,19 +24,27 @@ register = template.Library()
 def linked_text(post) -> str:
     """The text, escaped, with `@mentions` of existing accounts and `#tags` as links (the
     names the post was parsed with when it was created)."""
+    return _linked_text(post, paths())
+
+
+def _linked_text(post, p: dict) -> str:
     text = post.text
-    mentioned = {mention["username"].lower() for mention in post.mentions or []}
-    tags = set(post.hashtags or [])
     found = []
-    for match in _MENTION.finditer(text):
-        name = match.group(1).rstrip(".+-")
-        if name.lower() in mentioned:
-            url = paths()["profile"].format(name)
-            found.append((match.start(), match.start() + 1 + len(name), url))
-    for match in _HASHTAG.finditer(text):
-        if match.group(1).casefold() in tags:
-            url = _search_path() + "?q=" + quote("#" + match.group(1).casefold())
-            found.append((match.start(), match.end(), url))
+    if post.mentions:
+        mentioned = {mention["username"].lower() for mention in post.mentions}
+        for match in _MENTION.finditer(text):
+            name = match.group(1).rstrip(".+-")
+            if name.lower() in mentioned:
+                url = p["profile"].format(name)
+                found.append((match.start(), match.start() + 1 + len(name), url))
+    if post.hashtags:
+        tags = set(post.hashtags)
+        for match in _HASHTAG.finditer(text):
+            if match.group(1).casefold() in tags:
+                url = _tag_url(p["search"], match.group(1).casefold())
+                found.append((match.start(), match.end(), url))
+    if not found:
+        return mark_safe(_e(text))  # noqa: S308 - escaped
     parts, position = [], 0
     for start, end, url in sorted(found):
         if start < position:
@@ -46,23 +56,34 @@ def linked_text(post) -> str:
     return mark_safe("".join(parts))  # noqa: S308 - every part is escaped above
 
 
-def _search_path() -> str:
-    return _search(get_script_prefix())
-
-
-@functools.cache
-def _search(prefix: str) -> str:
-    return reverse("web:search")
+@functools.lru_cache(maxsize=4096)
+def _tag_url(search: str, tag: str) -> str:
+    return search + "?q=" + quote("#" + tag)
 
 
 @register.filter
 def ago(value: datetime) -> str:
     """ "5 minutes ago", "just now"; the page's <time> carries the exact time."""
-    if not value:
-        return ""
-    if (timezone.now() - value).total_seconds() < 60:
+    return _ago(value, timezone.now(), get_language()) if value else ""
+
+
+def _ago(value: datetime, now: datetime, language: str) -> str:
+    seconds = (now - value).total_seconds()
+    if seconds < 60:
         return "just now"
-    return f"{timesince(value, depth=1)} ago"
+    if seconds < 86400:
+        return _recent(int(seconds // 60), language)
+    return f"{timesince(value, now, depth=1)} ago"
+
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@functools.lru_cache(maxsize=2048)
+def _recent(minutes: int, language: str) -> str:
+    # Under a day Django's wording depends only on the minutes: worded once each (a page of
+    # 20 posts spent more time in timesince than in the rest of its cards).
+    return f"{timesince(_EPOCH, _EPOCH + timedelta(minutes=minutes), depth=1)} ago"
 
 
 @register.filter
@@ -88,6 +109,7 @@ def _paths(prefix: str) -> dict:
         "bookmark": path("web:interact", 0, "bookmark"),
         "profile": path("web:profile", "_x_"),
         "report": reverse("web:report") + "?post={}",
+        "search": reverse("web:search"),
     }
 
 
@@ -95,27 +117,28 @@ def paths() -> dict:
     return _paths(get_script_prefix())
 
 
-def _toggle(url: str, name: str, on: bool, target: str, csrf: str, count=None) -> str:
+def _toggle(url: str, name: str, on: bool, csrf: str, count=None) -> str:
     undo = '<input type="hidden" name="undo" value="1">' if on else ""
     number = f' <span class="n">{count}</span>' if count is not None else ""
     return (
-        f'<form method="post" action="{url}" hx-post="{url}" hx-target="#{target}" '
+        f'<form method="post" action="{url}" hx-post="{url}" hx-target="closest .actions" '
         f'hx-swap="outerHTML"><input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
         f'{undo}<button type="submit" class="action" aria-pressed="{"true" if on else "false"}">'
         f"{name}</button>{number}</form>"
     )
 
 
-def actions_html(card, csrf: str, error: str | None = None) -> str:
-    """The Reply, Like, Repost, Bookmark and Report controls of a card. Plain f-strings:
-    every value is a number, a fixed word or passed through `_e` (html.escape)."""
-    post, p, csrf = card.post, paths(), _e(csrf)
-    target, pid = f"actions-{card.row.id}", post.id
-    like = _toggle(p["like"].format(pid), "Like", card.liked, target, csrf, post.like_count)
-    repost = _toggle(
-        p["repost"].format(pid), "Repost", card.reposted, target, csrf, post.repost_count
-    )
-    bookmark = _toggle(p["bookmark"].format(pid), "Bookmark", card.bookmarked, target, csrf)
+def actions_html(
+    card, csrf: str, error: str | None = None, p: dict | None = None, prefix: str = ""
+) -> str:
+    """The Reply, Like, Repost, Bookmark and Report controls of a card, with the id
+    `{prefix}actions-{id}`. Plain f-strings: every value is a number, a fixed word or
+    passed through `_e` (html.escape)."""
+    post, p, csrf = card.post, p or paths(), _e(csrf)
+    target, pid = f"{_e(prefix)}actions-{card.row.id}", post.id
+    like = _toggle(p["like"].format(pid), "Like", card.liked, csrf, post.like_count)
+    repost = _toggle(p["repost"].format(pid), "Repost", card.reposted, csrf, post.repost_count)
+    bookmark = _toggle(p["bookmark"].format(pid), "Bookmark", card.bookmarked, csrf)
     alert = f' <span class="error" role="alert">{_e(error)}</span>' if error else ""
     return mark_safe(  # noqa: S308 - built from escaped values
         f'<div class="actions" id="{target}"><a href="{p["post"].format(pid)}#compose-reply" '
@@ -131,9 +154,23 @@ def _avatar(username: str, avatar: str) -> str:
     return f'<span class="avatar" aria-hidden="true">{_e(username[:1].upper())}</span>'
 
 
-def card_html(card, csrf: str) -> str:
-    """A post's card (see `_paths`); every text is escaped with `_e`."""
-    row, post, p = card.row, card.post, paths()
+class _Page(NamedTuple):
+    """What every card of a page shares, looked up once per page."""
+
+    csrf: str
+    paths: dict
+    now: datetime
+    language: str
+
+
+def _page(context) -> _Page:
+    return _Page(str(context.get("csrf_token", "")), paths(), timezone.now(), get_language())
+
+
+def card_html(card, page: _Page, prefix: str = "") -> str:
+    """A post's card (see `_paths`); every text is escaped with `_e`. Its ids start with
+    `prefix`, for a page that shows the same post more than once (notification groups)."""
+    row, post, p = card.row, card.post, page.paths
     reposted_by = ""
     if row.repost_of is not None:
         reposted_by = (
@@ -148,29 +185,32 @@ def card_html(card, csrf: str) -> str:
         )
     created = post.created_at
     return (
-        f'<article class="post" id="post-{row.id}" data-id="{row.id}">{reposted_by}<header>'
+        f'<article class="post" id="{_e(prefix)}post-{row.id}" data-id="{row.id}">{reposted_by}'
+        "<header>"
         f"{_avatar(post.username, post.avatar)}<p>"
         f'<a class="name" href="{_e(p["profile"].format(post.username))}">'
         f"{_e(post.display_name or post.username)}</a> "
         f'<span class="handle">@{_e(post.username)}</span> · '
         f'<a class="time" href="{p["post"].format(post.id)}"><time datetime="'
-        f'{created.isoformat()}" title="{created:%Y-%m-%d %H:%M:%S} UTC">{ago(created)}</time>'
-        f'</a></p></header>{replying}<p class="text">{linked_text(post)}</p>'
-        f"{actions_html(card, csrf)}</article>"
+        f'{created.isoformat()}" title="{created:%Y-%m-%d %H:%M:%S} UTC">'
+        f"{_ago(created, page.now, page.language)}</time></a></p></header>{replying}"
+        f'<p class="text">{_linked_text(post, p)}</p>'
+        f"{actions_html(card, page.csrf, p=p, prefix=prefix)}"
+        "</article>"
     )
 
 
 @register.simple_tag(takes_context=True)
-def post_card(context, card) -> str:
-    return mark_safe(card_html(card, str(context.get("csrf_token", ""))))  # noqa: S308
+def post_card(context, card, prefix: str = "") -> str:
+    return mark_safe(card_html(card, _page(context), prefix))  # noqa: S308
 
 
 @register.simple_tag(takes_context=True)
 def post_cards(context, cards) -> str:
-    csrf = str(context.get("csrf_token", ""))
-    return mark_safe("".join(card_html(card, csrf) for card in cards))  # noqa: S308 - escaped
+    page = _page(context)
+    return mark_safe("".join(card_html(card, page) for card in cards))  # noqa: S308 - escaped
 
 
 @register.simple_tag(takes_context=True)
-def post_actions(context, card, error=None) -> str:
-    return actions_html(card, str(context.get("csrf_token", "")), error)
+def post_actions(context, card, error=None, prefix: str = "") -> str:
+    return actions_html(card, str(context.get("csrf_token", "")), error, prefix=prefix)

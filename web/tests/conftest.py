@@ -1,15 +1,28 @@
 """Browser tests: Debian's Chromium driven by Playwright, against the product served as it is
-deployed (`manage.py serve`, one daphne process for pages and websockets)."""
+deployed: embedded (`manage.py serve`, one daphne process for pages and websockets), or in
+production's shape on PostgreSQL and RabbitMQ (the pages on gunicorn, websockets on uvicorn,
+a fan-out worker, and a front proxy that sends `/ws/` to the websocket server)."""
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from common.testing import free_port
-from notifications.tests.e2e import ROOT, Process, process_env, wait_until_up
+from notifications.tests.e2e import (
+    ROOT,
+    Process,
+    Stack,
+    TcpProxy,
+    broker_url,
+    process_env,
+    wait_until_up,
+)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -79,8 +92,83 @@ class Server:
         self.process.stop()
 
 
+class Front:
+    """The front proxy the README asks for in production (`/ws/` to `ws`, the rest to
+    `api`): one origin for the pages and their websocket. A routing TcpProxy on an event
+    loop of its own thread, beside Playwright's. Its port (hence the public URL the
+    processes are told) is known before the processes behind it are started."""
+
+    def __init__(self):
+        self.proxy = TcpProxy("127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.proxy.port}"
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def start(self, *, api: str, ws: str) -> None:
+        """Route to the servers at `api` and `ws` (base URLs) and start listening."""
+        self.proxy.target = _host_port(api)
+        self.proxy.routes = {b"/ws/": _host_port(ws)}
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.proxy.start(), self.loop).result(10)
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self.proxy.cut(), self.loop).result(10)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+        self.loop.close()
+
+
+def _host_port(base: str) -> tuple[str, int]:
+    host, port = base.split("://", 1)[1].rsplit(":", 1)
+    return host, int(port)
+
+
+class BrokerServer:
+    """Production's processes on the test database and a real RabbitMQ: the pages and API
+    on gunicorn, websockets on uvicorn, one fan-out worker, behind a Front."""
+
+    def __init__(self, tmp_path: Path, static: Path, media: Path):
+        self.stack = Stack(tmp_path, broker_url())
+        self.front = Front()
+        self.url = self.front.url
+        self.env = {"STATIC_ROOT": static, "MEDIA_ROOT": media, "PUBLIC_URL": self.url}
+
+    def start(self) -> "BrokerServer":
+        try:
+            _, ws = self.stack.websocket_server("uvicorn", **self.env)
+            _, api = self.stack.api(**self.env)
+            self.stack.worker(**self.env)
+            self.front.start(api=api, ws=ws)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self.front.stop()
+        self.stack.stop()
+
+
 @pytest.fixture
-def server(transactional_db, tmp_path, static_root, settings):
-    served = Server(tmp_path, static_root, Path(settings.MEDIA_ROOT)).start()
+def server(request, transactional_db, tmp_path, static_root, settings):
+    """The product on a live server: embedded by default; a test parametrized with
+    `indirect=["server"]` runs against `"broker"` too (production's processes), skipped
+    unless the test database is PostgreSQL and RabbitMQ answers (failed in CI instead)."""
+    mode = getattr(request, "param", "embedded")
+    media = Path(settings.MEDIA_ROOT)
+    if mode == "broker":
+        if connection.vendor != "postgresql":
+            message = "the broker mode runs on PostgreSQL (set DATABASE_URL)"
+            if os.environ.get("REQUIRE_SERVICES"):
+                pytest.fail(message)
+            pytest.skip(message)
+        served = BrokerServer(tmp_path, static_root, media).start()
+    else:
+        served = Server(tmp_path, static_root, media).start()
     yield served
     served.stop()
+
+
+# Both ways the product is served: `@pytest.mark.parametrize(*BOTH_MODES, indirect=True)`.
+BOTH_MODES = ("server", ["embedded", "broker"])

@@ -1,4 +1,5 @@
-"""The web client in a real browser (Chromium through Playwright) against a live server:
+"""The web client in a real browser (Chromium through Playwright) against a live server
+(embedded, and for the main paths production's processes on PostgreSQL and RabbitMQ too):
 what a new user does, live updates between two people, keyboard use, a phone's width, and
 no console error or failed request on any page. Screenshots for the README are made here."""
 
@@ -13,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from common.testing import PASSWORD, make_user
 from notifications.tests.e2e import ROOT
-from web.tests.conftest import SCREENSHOTS
+from web.tests.conftest import BOTH_MODES, SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -98,6 +99,7 @@ def no_horizontal_scroll(page: Page) -> None:
     assert width <= page.viewport_size["width"], f"{page.url} is {width} px wide"
 
 
+@pytest.mark.parametrize(*BOTH_MODES, indirect=True)
 def test_sign_up_post_and_see_it(browser, server):
     page, watch = new_page(browser, server)
     page.goto("/")
@@ -122,6 +124,7 @@ def test_sign_up_post_and_see_it(browser, server):
     watch.check()
 
 
+@pytest.mark.parametrize(*BOTH_MODES, indirect=True)
 def test_following_brings_posts_and_notifications_live(browser, server):
     make_user("alice", display_name="Alice")
     make_user("bob", display_name="Bob")
@@ -157,6 +160,25 @@ def test_following_brings_posts_and_notifications_live(browser, server):
     expect(alice.locator("#unread")).to_be_hidden()
     alice_watch.check()
     bob_watch.check()
+
+
+@pytest.mark.parametrize(*BOTH_MODES, indirect=True)
+def test_signing_out_closes_the_live_connection_in_every_tab(browser, server):
+    make_user("alice")
+    first, watch = new_page(browser, server)
+    sign_in(first, "alice")
+    second = first.context.new_page()  # another tab of the same browser session
+    second.goto("/")
+    for page in (first, second):
+        expect(page.locator("body")).to_have_attribute("data-socket", "open")
+    first.get_by_role("button", name="Sign out").click()
+    expect(first.get_by_role("button", name="Sign in")).to_be_visible()
+    # The server closed the other tab's socket (4401): it says so and does not reconnect.
+    expect(second.locator("body")).to_have_attribute("data-socket", "signed-out")
+    expect(second.locator("#offline")).to_have_text("Signed out. Reload the page to sign in again.")
+    second.reload()
+    expect(second.get_by_role("button", name="Sign in")).to_be_visible()
+    watch.check()
 
 
 def test_reconnects_after_a_restart_and_fills_in_what_it_missed(browser, server):

@@ -74,6 +74,10 @@ def test_sign_in_wrong_password_says_so_in_words(client, user):
     assert '{"detail"' not in html
     response = client.post("/signin/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/"
+    # The session row names its account, so later pages read both in one statement.
+    from accounts.models import WebSession
+
+    assert WebSession.objects.get(pk=client.cookies["sessionid"].value).user_id == user.pk
 
 
 def test_forms_refuse_a_post_without_csrf_token(user):
@@ -173,6 +177,35 @@ def test_profile_follow_unfollow_block_mute(web, user, other):
     assert "You cannot follow this account." in response.content.decode()
 
 
+def test_mute_for_a_chosen_time(web, user, other):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from follows.models import Mute
+
+    html = web.get("/u/bob/").content.decode()
+    assert '<label for="id_duration">Mute for</label>' in html
+    assert '<option value="" selected>Until I unmute</option>' in html
+    assert '<option value="86400">1 day</option>' in html
+    html = web.post("/u/bob/do/mute/", {"duration": "86400"}, HTTP_HX_REQUEST="true")
+    html = html.content.decode()
+    mute = Mute.objects.get(muter=user, muted=other)
+    assert abs(mute.expires_at - (timezone.now() + timedelta(days=1))) < timedelta(minutes=1)
+    assert ">Unmute</button>" in html and "Muted until" in html
+    web.post("/u/bob/do/mute/", {"undo": "1"})
+    web.post("/u/bob/do/mute/", {"duration": ""})
+    assert Mute.objects.get(muter=user, muted=other).expires_at is None
+    assert "Muted until" not in web.get("/u/bob/").content.decode()
+    # A duration no form offers is a 400 that says why, with or without htmx.
+    web.post("/u/bob/do/mute/", {"undo": "1"})
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = web.post("/u/bob/do/mute/", {"duration": "-5"}, **headers)
+        assert response.status_code == 400
+        assert "Choose how long to mute for from the list." in response.content.decode()
+    assert not Mute.objects.filter(muter=user, muted=other).exists()
+
+
 def test_followers_list_and_report(web, user, other):
     follow_create(follower=other, followee=user)
     assert "@bob" in web.get("/u/alice/followers/").content.decode()
@@ -204,6 +237,81 @@ def test_notifications_grouped_with_unread_badge_and_mark_read(web, user, other)
     web.post("/notifications/read/")
     html = web.get("/").content.decode()
     assert 'id="unread" aria-label="0 unread" hidden' in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notification_groups_have_unique_ids_and_no_stray_marks(web, user, other):
+    from posts.services import like_create, repost_create
+
+    post, _ = post_create(author=user, text="liked and reposted")
+    like_create(user=other, post=post)
+    repost_create(user=other, post=post)
+    html = web.get("/notifications/").content.decode()
+    assert html.count("liked and reposted") == 2, "the post is in two groups"
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert "•" not in html
+    assert html.count('<span class="visually-hidden">Unread: </span>') == 2
+    # Like from the second group's card: its controls come back with the id they replace.
+    target = re.findall(r'<div class="actions" id="(n\d+-actions-\d+)"', html)[1]
+    response = web.post(
+        f"/p/{post.pk}/like/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET=target
+    ).content.decode()
+    assert f'<div class="actions" id="{target}">' in response
+    assert 'hx-target="closest .actions"' in response
+    response = web.post(f"/p/{post.pk}/like/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET='x"y')
+    assert f'id="actions-{post.pk}"' in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unread_badge_follows_the_inbox_rules(web, user):
+    """The navigation's one fixed query counts what the inbox shows: nothing from a
+    suspended account or across a block, either way."""
+    from follows.services import block_create
+    from notifications.selectors import inbox, unread_count
+    from web.selectors import nav_state
+
+    fans = [make_user(f"fan{n}") for n in range(4)]
+    for fan in fans:
+        follow_create(follower=fan, followee=user)
+    assert nav_state(user=user)["unread"] == 4
+    block_create(blocker=user, blocked=fans[0])
+    block_create(blocker=fans[1], blocked=user)
+    fans[2].is_active = False
+    fans[2].save(update_fields=["is_active"])
+    state = nav_state(user=user)
+    assert state["unread"] == unread_count(user=user) == 1
+    assert state["latest"] == inbox(user).latest("id").id
+    assert 'aria-label="1 unread"' in web.get("/").content.decode()
+
+
+def test_session_and_account_are_one_query_and_end_at_once(user, other):
+    """A signed-in page reads its session row and its account in one statement; signing
+    out, a suspension or a deleted account ends the session from the next request on."""
+    browsers = {}
+    for name in ("out", "suspended", "deleted", "password"):
+        account = user if name in ("out", "password") else make_user(f"u-{name}")
+        browsers[name] = (Client(), account)
+        browsers[name][0].force_login(account)
+    web = browsers["out"][0]
+    with CaptureQueriesContext(connection) as queries:
+        assert web.get("/search/").status_code == 200
+    sessions = [q["sql"] for q in queries if "websession" in q["sql"]]
+    assert len(sessions) == 1 and "accounts_user" in sessions[0]
+    assert not [q for q in queries if q["sql"].lstrip().startswith('SELECT "accounts_user"')]
+    web.post("/signout/")
+    assert web.get("/search/").status_code == 302
+    client, account = browsers["suspended"]
+    account.is_active = False
+    account.save(update_fields=["is_active"])
+    assert client.get("/search/").status_code == 302
+    client, account = browsers["deleted"]
+    account.delete()
+    assert client.get("/search/").status_code == 302
+    client, account = browsers["password"]
+    account.set_password("an0ther-pa55word")
+    account.save(update_fields=["password"])
+    assert client.get("/search/").status_code == 302
 
 
 def test_settings_profile_picture_and_delete(web, user):

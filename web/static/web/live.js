@@ -73,11 +73,22 @@
     }
   }
 
+  var leaving = false;
+  // Signing out here: the connection goes with the session (the server closes the
+  // session's other sockets, in every tab, with 4401).
+  document.addEventListener("submit", function (e) {
+    if (e.target.matches && e.target.matches("form[data-signout]") && socket) {
+      leaving = true;
+      socket.close(1000);
+    }
+  });
+
   function connect() {
     var scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(scheme + "://" + location.host + "/ws/notifications/?since=" + last);
     socket.onopen = function () {
       delay = 500;
+      body.dataset.socket = "open";
       if (offline) offline.hidden = true;
     };
     socket.onmessage = function (message) {
@@ -86,7 +97,17 @@
       onEvent(event);
     };
     socket.onclose = function (e) {
-      if (e.code === 4401) return; // signed out: nothing to reconnect to
+      body.dataset.socket = "closed";
+      if (leaving) return;
+      if (e.code === 4401) {
+        // Signed out (here or elsewhere): nothing to reconnect to.
+        body.dataset.socket = "signed-out";
+        if (offline) {
+          offline.textContent = "Signed out. Reload the page to sign in again.";
+          offline.hidden = false;
+        }
+        return;
+      }
       if (offline) offline.hidden = false;
       setTimeout(connect, delay + Math.random() * delay);
       delay = Math.min(delay * 2, 30000);
