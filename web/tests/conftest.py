@@ -111,9 +111,18 @@ class Front:
         self.thread.start()
         asyncio.run_coroutine_threadsafe(self.proxy.start(), self.loop).result(10)
 
+    async def _shut(self) -> None:
+        """Drop every connection, then end the connections' tasks, so that none is left
+        pending when the loop closes."""
+        await self.proxy.cut()
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def stop(self) -> None:
         if self.thread.is_alive():
-            asyncio.run_coroutine_threadsafe(self.proxy.cut(), self.loop).result(10)
+            asyncio.run_coroutine_threadsafe(self._shut(), self.loop).result(10)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
         self.loop.close()
