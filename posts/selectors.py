@@ -158,20 +158,14 @@ def _post_list_rows(viewer, words: str, tags: list[str], author, date_from, date
         condition, condition_params = search_condition("p.text")
         where.append(condition)
         params.extend([*condition_params, words])
-    viewer_id = _viewer_id(viewer)
-    if viewer_id is not None:
-        params.extend([viewer_id] * 4)
-    return PostRows(_posts_source(where, viewer_id, tables), tuple(params))
+    return _visible_posts(where, params, viewer, tables)
 
 
 def posts_by_username(*, username: str, viewer: User | None = None) -> "QuerySet[Post] | PostRows":
     """One user's posts, replies and reposts, newest first (the user is matched in the same
     query)."""
     if connection.vendor == "postgresql":
-        viewer_id = _viewer_id(viewer)
-        source = _posts_source(["LOWER(u.username) = %s"], viewer_id)
-        blocks = () if viewer_id is None else (viewer_id,) * 4
-        return PostRows(source, (username.lower(), *blocks))
+        return _visible_posts(["LOWER(u.username) = %s"], [username.lower()], viewer)
     return with_related(
         visible(
             Post.objects.filter(author__in=User.objects.active_by_username(username).values("pk")),
@@ -479,14 +473,15 @@ def _not_blocked() -> str:
     )
 
 
-def _viewer_id(viewer: User | None) -> int | None:
-    return viewer.pk if viewer is not None and viewer.is_authenticated else None
-
-
-def _posts_source(where: list[str], viewer_id: int | None, tables: str = "") -> Source:
+def _visible_posts(
+    where: list[str], params: list, viewer: User | None, tables: str = ""
+) -> PostRows:
+    """Posts `p` (joined with `tables`) that match `where`, as `visible()` lets `viewer` see
+    them: with the block rules and their parameters when someone is signed in."""
     qn = connection.ops.quote_name
-    if viewer_id is not None:
-        where = [*where, _not_blocked()]
-    return Source(
+    if viewer is not None and viewer.is_authenticated:
+        where, params = [*where, _not_blocked()], [*params, *[viewer.pk] * 4]
+    source = Source(
         tables=f"{qn(Post._meta.db_table)} p{tables}", where=" AND ".join(where) or "TRUE"
     )
+    return PostRows(source, tuple(params))
