@@ -90,19 +90,21 @@ class SessionStore(db.SessionStore):
 
     def create_model_instance(self, data):
         session = super().create_model_instance(data)
-        try:
-            session.user_id = int(data[SESSION_KEY])
-        except (KeyError, TypeError, ValueError):
-            session.user_id = None
+        session.user_id = _account_id(data)
         return session
 
     async def acreate_model_instance(self, data):
         session = await super().acreate_model_instance(data)
-        try:
-            session.user_id = int(data[SESSION_KEY])
-        except (KeyError, TypeError, ValueError):
-            session.user_id = None
+        session.user_id = _account_id(data)
         return session
+
+
+def _account_id(data: dict) -> int | None:
+    """The id of the account a session's data signs in as, if any."""
+    try:
+        return int(data[SESSION_KEY])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class SessionAccountBackend(ModelBackend):
