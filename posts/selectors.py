@@ -46,6 +46,10 @@ class PostRow(NamedTuple):
     mentions: list
     hashtags: list
     repost_of: "PostRow | None" = None
+    # What the viewer did to the post (its original), when the list read it with the posts.
+    liked: bool | None = None
+    reposted: bool | None = None
+    bookmarked: bool | None = None
 
     @property
     def post_id(self) -> int:
@@ -289,6 +293,18 @@ def viewer_flags(*, viewer: User | None, post_ids: set[int]) -> ViewerFlags:
     )
 
 
+def flags_of(rows: list[PostRow], viewer: User | None) -> ViewerFlags:
+    """The viewer's flags for `rows`: read with the rows when their list carried them (a
+    `PostRows` with a viewer), else with `viewer_flags`' one query."""
+    if rows and rows[0].liked is not None:
+        return ViewerFlags(
+            frozenset(row.original_id for row in rows if row.liked),
+            frozenset(row.original_id for row in rows if row.reposted),
+            frozenset(row.original_id for row in rows if row.bookmarked),
+        )
+    return viewer_flags(viewer=viewer, post_ids={row.original_id for row in rows})
+
+
 def _flags_sql(viewer_id: int, ids: list[int]) -> tuple[str, list]:
     """One fixed statement for the three flags. On PostgreSQL the ids are one array
     parameter (`= ANY`), so every page size shares a statement that is planned once per
@@ -333,9 +349,11 @@ class Source(NamedTuple):
 
 
 @functools.lru_cache(maxsize=1024)
-def _statement(source: Source, bound: str, descending: bool, limit: int) -> str:
+def _statement(source: Source, bound: str, descending: bool, limit: int, flags: bool) -> str:
     """The post, its author, the author replied to, and for a repost the original with the
-    same two; the posts of a suspended account, and reposts of them, left out.
+    same two; the posts of a suspended account, and reposts of them, left out. With
+    `flags`, also whether the viewer (three `%s` before the source's) liked, reposted and
+    bookmarked the post's original, as `viewer_flags` reads them: one round trip a page.
 
     The limit is written into the text: as a parameter, PostgreSQL never moved the
     prepared statement to its generic plan and planned the 7-way join on every execution
@@ -343,9 +361,20 @@ def _statement(source: Source, bound: str, descending: bool, limit: int) -> str:
     connection prepares a few statements per list at most."""
     qn = connection.ops.quote_name
     posts, users = qn(Post._meta.db_table), qn(User._meta.db_table)
+    flag_columns = ""
+    if flags:
+        likes, bookmarks = qn(Like._meta.db_table), qn(Bookmark._meta.db_table)
+        flag_columns = (
+            f", EXISTS (SELECT 1 FROM {likes} fl WHERE fl.user_id = %s "  # noqa: S608
+            "AND fl.post_id = COALESCE(o.id, p.id)), "
+            f"EXISTS (SELECT 1 FROM {posts} fr WHERE fr.author_id = %s "
+            "AND fr.repost_of_id = COALESCE(o.id, p.id)), "
+            f"EXISTS (SELECT 1 FROM {bookmarks} fb WHERE fb.user_id = %s "
+            "AND fb.post_id = COALESCE(o.id, p.id))"
+        )
     return (
         f"SELECT {_POST_COLUMNS.format(p='p', u='u', r='ru')}, "  # noqa: S608
-        f"{_POST_COLUMNS.format(p='o', u='ou', r='oru')} "
+        f"{_POST_COLUMNS.format(p='o', u='ou', r='oru')}{flag_columns} "
         f"FROM {source.tables} "
         f"JOIN {users} u ON u.id = p.author_id "
         f"LEFT JOIN {users} ru ON ru.id = p.reply_to_author_id "
@@ -375,30 +404,38 @@ class PostRows:
         params: tuple,
         descending: bool = True,
         bound: tuple[str, int] | None = None,
+        viewer_id: int | None = None,
     ):
         self.source, self.params = source, params
         self.descending, self.bound = descending, bound
+        # Whose flags each row carries (none when nobody is signed in).
+        self.viewer_id = viewer_id
 
     def order_by(self, *fields: str) -> "PostRows":
         if fields not in ((f"-{self.source.field}",), (self.source.field,)):
             raise ValueError(f"this list is ordered by {self.source.field} only, not {fields}")
-        return PostRows(self.source, self.params, fields[0].startswith("-"), self.bound)
+        return PostRows(
+            self.source, self.params, fields[0].startswith("-"), self.bound, self.viewer_id
+        )
 
     def filter(self, **kwargs) -> "PostRows":
         ((key, value),) = kwargs.items()
         if key not in (f"{self.source.field}__lt", f"{self.source.field}__gt"):
             raise ValueError(f"this list is bounded by {self.source.field} only, not {key}")
-        return PostRows(self.source, self.params, self.descending, (key[-2:], int(value)))
+        return PostRows(
+            self.source, self.params, self.descending, (key[-2:], int(value)), self.viewer_id
+        )
 
     def statement(self, limit: int) -> tuple[str, list]:
         """The SQL and parameters of the first `limit` posts."""
-        params = list(self.params)
+        flags = self.viewer_id is not None
+        params = [self.viewer_id] * 3 + list(self.params) if flags else list(self.params)
         bound = ""
         if self.bound is not None:
             operator, value = self.bound
             bound = f"AND {self.source.key} {'<' if operator == 'lt' else '>'} %s"
             params.append(value)
-        return _statement(self.source, bound, self.descending, limit), params
+        return _statement(self.source, bound, self.descending, limit, flags), params
 
     def __getitem__(self, window: slice) -> list[PostRow]:
         if window.start:
@@ -406,21 +443,25 @@ class PostRows:
         with connection.cursor() as cursor:
             cursor.execute(*self.statement(int(window.stop)))
             rows = cursor.fetchall()
-        return [
-            _row(values[:_WIDTH])._replace(
-                repost_of=_row(values[_WIDTH:]) if values[_WIDTH] is not None else None
-            )
-            for values in rows
-        ]
+        return [_row(values) for values in rows]
 
 
-def _row(values: tuple[Any, ...]) -> PostRow:
+def _row(values: tuple[Any, ...], start: int = 0) -> PostRow:
+    """A row of `_statement` as a PostRow: the post's columns from `start`; for the outer
+    post, its original's (when a repost) and the viewer's flags (when read) after them."""
+    original = None
+    if start == 0 and values[_WIDTH] is not None:
+        original = _row(values, _WIDTH)
+    flags = values[2 * _WIDTH :] if start == 0 else ()
     return PostRow(
-        *values[:2],
-        _aware(values[2]),
-        *values[3:13],
-        _json(values[13]),
-        _json(values[14]),
+        values[start],
+        values[start + 1],
+        _aware(values[start + 2]),
+        *values[start + 3 : start + 13],
+        _json(values[start + 13]),
+        _json(values[start + 14]),
+        original,
+        *flags,
     )
 
 
@@ -442,7 +483,7 @@ def feed_for(*, user: User) -> PostRows:
 
     Filled on write (own posts at once, followees' posts by fan-out, backfill on follow) and
     capped at TIMELINE_CAP entries per user; the feed ends there."""
-    return PostRows(_feed_source(), (user.pk,))
+    return PostRows(_feed_source(), (user.pk,), viewer_id=user.pk)
 
 
 @functools.lru_cache
@@ -479,9 +520,11 @@ def _visible_posts(
     """Posts `p` (joined with `tables`) that match `where`, as `visible()` lets `viewer` see
     them: with the block rules and their parameters when someone is signed in."""
     qn = connection.ops.quote_name
+    viewer_id = None
     if viewer is not None and viewer.is_authenticated:
-        where, params = [*where, _not_blocked()], [*params, *[viewer.pk] * 4]
+        viewer_id = viewer.pk
+        where, params = [*where, _not_blocked()], [*params, *[viewer_id] * 4]
     source = Source(
         tables=f"{qn(Post._meta.db_table)} p{tables}", where=" AND ".join(where) or "TRUE"
     )
-    return PostRows(source, tuple(params))
+    return PostRows(source, tuple(params), viewer_id=viewer_id)

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from accounts.serializers import AuthorSerializer, author_representation
 from posts.models import Post
-from posts.selectors import NO_FLAGS, PostRow, ViewerFlags, viewer_flags
+from posts.selectors import NO_FLAGS, PostRow, ViewerFlags, flags_of
 
 _timestamp = serializers.DateTimeField()
 _ZERO = timedelta(0)
@@ -122,11 +122,11 @@ class PostSerializer(_PostFields):
 
 
 def render_posts(rows: list[PostRow], *, request=None, flags: ViewerFlags | None = None) -> list:
-    """Posts as the API shows them, with what the requester did to each: one query for the
-    flags of the whole list (none when `flags` are given or nobody is signed in)."""
+    """Posts as the API shows them, with what the requester did to each: read with the rows,
+    or one query for the flags of the whole list (none when `flags` are given or nobody is
+    signed in)."""
     if flags is None:
-        viewer = getattr(request, "user", None)
-        flags = viewer_flags(viewer=viewer, post_ids={row.original_id for row in rows})
+        flags = flags_of(rows, getattr(request, "user", None))
     return [post_representation(row, flags=flags, request=request) for row in rows]
 
 
