@@ -19,10 +19,11 @@ api_urlpatterns = [
 ]
 
 urlpatterns = [
+    # The API first: it takes most requests, and no page's path starts with `api/`.
+    path("api/", include(api_urlpatterns)),
     # The web client: server-rendered pages on the same services as the API.
     path("", web_views.home, name="home"),
     path("", include("web.urls")),
-    path("api/", include(api_urlpatterns)),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema")),
     path("admin/", admin.site.urls),

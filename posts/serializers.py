@@ -15,17 +15,25 @@ _ZERO = timedelta(0)
 
 
 def timestamp(value) -> str:
-    """A datetime as the API writes it: ISO 8601 in UTC, as DRF's DateTimeField writes it.
+    """A datetime as the API writes it: ISO 8601 in UTC, as DRF's DateTimeField writes it."""
+    return timestamp_writer()(value)
+
+
+def timestamp_writer():
+    """`timestamp` for the current time zone, looked up once for a whole page.
 
     Times come from the database in UTC, and the project's time zone is UTC: for those the
     field's conversions change nothing, and ISO 8601 with `Z` is written directly (a page
     of posts spent more time here than in its query)."""
-    if (
-        value
-        and value.utcoffset() == _ZERO
-        and timezone.get_current_timezone() is timezone.get_default_timezone()
-        and settings.TIME_ZONE == "UTC"
+    if timezone.get_current_timezone() is timezone.get_default_timezone() and (
+        settings.TIME_ZONE == "UTC"
     ):
+        return _utc_timestamp
+    return _timestamp.to_representation
+
+
+def _utc_timestamp(value) -> str:
+    if value and value.utcoffset() == _ZERO:
         return f"{value.isoformat()[:-6]}Z"
     return _timestamp.to_representation(value)
 
@@ -127,12 +135,18 @@ def render_posts(rows: list[PostRow], *, request=None, flags: ViewerFlags | None
     signed in)."""
     if flags is None:
         flags = flags_of(rows, getattr(request, "user", None))
-    return [post_representation(row, flags=flags, request=request) for row in rows]
+    stamp = timestamp_writer()
+    return [post_representation(row, flags=flags, request=request, stamp=stamp) for row in rows]
 
 
-def post_representation(row: PostRow, *, flags: ViewerFlags = NO_FLAGS, request=None) -> dict:
+def post_representation(
+    row: PostRow, *, flags: ViewerFlags = NO_FLAGS, request=None, stamp=None
+) -> dict:
     """One post as the API shows it. Takes a PostRow, so that rows fetched without model
-    instances (the feed's) render exactly as model instances do."""
+    instances (the feed's) render exactly as model instances do. `stamp` writes its time
+    (`timestamp_writer()` unless given)."""
+    if stamp is None:
+        stamp = timestamp_writer()
     original = row.repost_of
     original_id = row.original_id
     return {
@@ -145,12 +159,14 @@ def post_representation(row: PostRow, *, flags: ViewerFlags = NO_FLAGS, request=
             request=request,
         ),
         "text": row.text,
-        "created_at": timestamp(row.created_at),
+        "created_at": stamp(row.created_at),
         "reply_to": row.reply_to_id,
         "reply_to_username": row.reply_to_username,
         "conversation": row.conversation or row.id,
         "repost_of": (
-            post_representation(original, flags=flags, request=request) if original else None
+            post_representation(original, flags=flags, request=request, stamp=stamp)
+            if original
+            else None
         ),
         "reply_count": row.reply_count,
         "like_count": row.like_count,
