@@ -11,11 +11,13 @@ import os
 import platform
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,6 +114,11 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 @contextmanager
 def server(command: list[str], env: dict, health_url: str, root: Path = ROOT):
     """Run a server process (from the checkout at `root`) for the duration of the block."""
+    address = urllib.parse.urlsplit(health_url)
+    with socket.socket() as probe:
+        if probe.connect_ex((address.hostname, address.port)) == 0:
+            # Another server (a stray one of an interrupted run) would be measured instead.
+            raise SystemExit(f"{address.netloc} is already in use")
     process = subprocess.Popen(command, cwd=root, env=env, start_new_session=True)
     try:
         wait_http(health_url)
