@@ -11,7 +11,11 @@ the targets are stated in, as medians of the per-round ratios:
 - a user's posts, req/s at 32 connections, after / before                   >= 1.5
 - search, req/s at 32 connections, after / before                           >= 1.5
 
-Both servers answer the same requests with the same bytes (compared before measuring).
+Both servers answer the same requests with the same bytes (compared before measuring). Each
+side reads the data with its own schema: this checkout's database is migrated, and the
+earlier commit's side reads a copy of it (`<database>_before`, made anew each run) with the
+migrations it does not have unapplied (a schema change, such as a table's storage
+parameters, is then measured as part of the change).
 
     .venv/bin/python bench/read_path.py --before dfe68fc --reuse
 """
@@ -42,6 +46,35 @@ def authors(count: int, rng: random.Random) -> list[str]:
     return rng.sample([row[0] for row in rows], min(count, len(rows)))
 
 
+def migrations(root: Path) -> dict[str, list[str]]:
+    """Each app's migrations in the checkout at `root`, in order."""
+    return {
+        folder.parent.name: sorted(path.stem for path in folder.glob("[0-9]*.py"))
+        for folder in root.glob("*/migrations")
+    }
+
+
+def before_database(before_root: Path) -> str:
+    """A copy of the data with the schema of the checkout at `before_root`."""
+    database = f"{LARGE}_before"
+    harness.log(f"copying {LARGE} to {database}")
+    harness.sql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    harness.sql("postgres", f'CREATE DATABASE "{database}" TEMPLATE "{LARGE}"')
+    theirs = migrations(before_root)
+    for app, ours in migrations(harness.ROOT).items():
+        known = theirs.get(app, [])
+        if ours != known:
+            target = known[-1] if known else "zero"
+            harness.log(f"  {app}: back to {target}")
+            subprocess.run(
+                [harness.PYTHON, "manage.py", "migrate", app, target, "-v0"],
+                cwd=harness.ROOT,
+                env=harness.base_env(database),
+                check=True,
+            )
+    return database
+
+
 def body(base: str, path: str, token: str) -> tuple[int, bytes]:
     request = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -58,6 +91,12 @@ def main() -> None:
     rng = random.Random(42)
 
     harness.seed(LARGE, users=10_000, follows=2_000_000, posts=1_000_000, reuse=args.reuse)
+    subprocess.run(
+        [harness.PYTHON, "manage.py", "migrate", "-v0"],
+        cwd=harness.ROOT,
+        env=harness.base_env(LARGE),
+        check=True,
+    )
     readers = typical_users(100, rng)
     tokens = harness.access_tokens(readers)
     names = authors(100, rng)
@@ -91,8 +130,9 @@ def main() -> None:
             check=True,
         )
         try:
+            before_data = before_database(before_root)
             with (
-                harness.gunicorn(LARGE, BEFORE_PORT, root=before_root),
+                harness.gunicorn(before_data, BEFORE_PORT, root=before_root),
                 harness.gunicorn(LARGE, AFTER_PORT),
             ):
                 for kind in ("feed", "user_posts", "search"):

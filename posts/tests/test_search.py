@@ -93,3 +93,18 @@ def test_search_uses_the_gin_index(posts):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "posts_post_text_search" in plan
+
+
+@postgres_only
+def test_posts_are_never_scanned_in_parallel():
+    # A page stops after a few matches; parallel workers each tested thousands of posts.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'posts_post'")
+        assert "parallel_workers=0" in cursor.fetchone()[0]
+        cursor.execute("SET LOCAL parallel_setup_cost = 0")
+        cursor.execute("SET LOCAL parallel_tuple_cost = 0")
+        cursor.execute("SET LOCAL min_parallel_table_scan_size = 0")
+        cursor.execute("SET LOCAL min_parallel_index_scan_size = 0")
+        cursor.execute("EXPLAIN SELECT id FROM posts_post WHERE text LIKE '%%x%%' ORDER BY id DESC")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Parallel" not in plan and "Gather" not in plan, plan
