@@ -40,8 +40,8 @@ class RecoveringPool(ConnectionPool):
     RETRY_INTERVAL = 0.2
 
     def __init__(self, *args, check=None, **kwargs):
-        super().__init__(*args, check=self.check_taken if check else None, **kwargs)
         self._check_taken = check
+        super().__init__(*args, check=self.check_taken if check else None, **kwargs)
 
     def check_taken(self, connection) -> None:
         try:
