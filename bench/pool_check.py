@@ -12,6 +12,7 @@ microseconds, steadier than a latency ratio on a busy machine.
 
     .venv/bin/python bench/pool_check.py            # seeds (about a minute), then measures
     .venv/bin/python bench/pool_check.py --reuse    # keeps the database of an earlier run
+    .venv/bin/python bench/pool_check.py --checkout-only   # the checkout timings alone
 """
 
 import argparse
@@ -36,12 +37,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def checkout_us(check: bool, count: int = 2000) -> float:
-    """Microseconds to take a connection from a one-connection pool and give it back."""
+def checkout_us(check: bool, count: int = 2000, pool_class=None, database=DATABASE) -> float:
+    """Microseconds to take a connection from a one-connection pool and give it back, with
+    the project's pool class (common/postgresql) unless another is given."""
     from psycopg_pool import ConnectionPool
 
-    with ConnectionPool(
-        f"{harness.POSTGRES}/{DATABASE}",
+    from common.postgresql.base import RecoveringPool
+
+    with (pool_class or RecoveringPool)(
+        f"{harness.POSTGRES}/{database}",
         min_size=1,
         max_size=1,
         kwargs={"autocommit": True},
@@ -58,12 +62,45 @@ def checkout_us(check: bool, count: int = 2000) -> float:
         return (time.perf_counter() - started) / count * 1e6
 
 
+def measure_checkouts(database: str = DATABASE) -> dict[str, list[float]]:
+    """Checkout and return, 5 x 2,000 each, interleaved: the check's cost, and what the
+    project's pool class adds to psycopg's own (both checking)."""
+    from psycopg_pool import ConnectionPool
+
+    checkouts: dict[str, list[float]] = {"checked": [], "unchecked": [], "psycopg_checked": []}
+    for _ in range(5):
+        checkouts["checked"].append(checkout_us(True, database=database))
+        checkouts["unchecked"].append(checkout_us(False, database=database))
+        checkouts["psycopg_checked"].append(
+            checkout_us(True, pool_class=ConnectionPool, database=database)
+        )
+    return checkouts
+
+
+def print_checkouts(checkouts: dict[str, list[float]]) -> None:
+    checkout = {name: statistics.median(values) for name, values in checkouts.items()}
+    print(
+        f"pool checkout and return: {checkout['checked']:.0f} us with the check, "
+        f"{checkout['unchecked']:.0f} us without; psycopg's own pool class with the check "
+        f"{checkout['psycopg_checked']:.0f} us (medians of 5 x 2,000)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument(
+        "--checkout-only", action="store_true", help="only the checkout timings (no feed load)"
+    )
     args = parser.parse_args()
+    if args.checkout_only:
+        # An empty query needs no data: the server's own `postgres` database serves.
+        checkouts = measure_checkouts("postgres")
+        print_checkouts(checkouts)
+        harness.save("pool_check", {"machine": harness.machine(), "checkout_us": checkouts})
+        return
 
     harness.seed(DATABASE, users=USERS, follows=FOLLOWS, posts=POSTS, reuse=args.reuse)
     rows = harness.sql(
@@ -93,11 +130,7 @@ def main() -> None:
                 results[name].append(stats)
                 harness.log(f"round {round_number} {name}: p50 {stats['p50']:.2f} ms")
 
-    checkouts = {"checked": [], "unchecked": []}
-    for _ in range(5):
-        checkouts["checked"].append(checkout_us(True))
-        checkouts["unchecked"].append(checkout_us(False))
-    checkout = {name: statistics.median(values) for name, values in checkouts.items()}
+    checkouts = measure_checkouts()
 
     ratios = [
         a["p50"] / b["p50"] for a, b in zip(results["checked"], results["unchecked"], strict=True)
@@ -112,10 +145,7 @@ def main() -> None:
     verdict = harness.verdict(ratio, 1.05)
     print(f"\nfeed p50 with / without the check: {ratio:.3f} (<= 1.05) {verdict}")
     print(f"per-round ratios: {', '.join(f'{r:.3f}' for r in ratios)}")
-    print(
-        f"pool checkout and return: {checkout['checked']:.0f} us with the check, "
-        f"{checkout['unchecked']:.0f} us without (median of 5 x 2,000)"
-    )
+    print_checkouts(checkouts)
     path = harness.save(
         "pool_check", {"machine": harness.machine(), "runs": results, "checkout_us": checkouts}
     )

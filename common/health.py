@@ -57,7 +57,8 @@ def database_error(timeout: float = CHECK_TIMEOUT) -> str | None:
 
     On PostgreSQL the check opens a connection of its own, bounded by `connect_timeout`
     (whole seconds, at least 2, as libpq counts them): a connection from Django's pool would
-    wait DATABASE_POOL_TIMEOUT, and the pool retries failed connections with growing pauses.
+    wait DATABASE_POOL_TIMEOUT, and would say nothing of a server its idle connections
+    outlived.
     """
     connection = connections[DEFAULT_DB_ALIAS]
     try:

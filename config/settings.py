@@ -169,6 +169,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's psycopg 3 connection pool: opening a connection per request costs ~40% of
     # throughput, and the pool also serves the threads of the ASGI server and the worker.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Django's backend with a pool that replaces every connection a restarted or failed-over
+    # server took with it as soon as one of them fails its check (common/postgresql).
+    DATABASES["default"]["ENGINE"] = "common.postgresql"
     # Each connection is checked (one empty query) as it leaves the pool, so one that died
     # with a restarted or failed-over server is replaced instead of failing a request
     # (docs/resilience.md; the feed costs no measurable time more, docs/benchmarks.md).
@@ -181,11 +184,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
                 # While the database is unreachable a request waits this long for a
                 # connection, then answers 503: short, so an outage is answered quickly.
                 "timeout": env.float("DATABASE_POOL_TIMEOUT", default=1.0),
-                # The pool retries a failed connection with growing pauses (1, 2, 4 s ...)
-                # for this long before a new request may start afresh: a short cycle means
-                # a recovered database is used within about a second, not after the pause
-                # a long outage had grown to.
-                "reconnect_timeout": env.float("DATABASE_RECONNECT_TIMEOUT", default=2.0),
+                # How long the pool retries a failed connection in the background, with
+                # pauses of 1, 2, 4 s ... 0: it retries once at once and gives up, and the
+                # next request that finds no connection starts a new attempt itself. So a
+                # request sent after the database answers again never waits for an attempt
+                # sleeping out a pause the outage began (docs/resilience.md).
+                "reconnect_timeout": env.float("DATABASE_RECONNECT_TIMEOUT", default=0.0),
             },
             # Parameters bound by the server let psycopg prepare the statements a connection
             # runs again and again (the feed, the auth lookup), so they are planned once.

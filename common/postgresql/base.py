@@ -1,0 +1,99 @@
+"""Django's PostgreSQL backend, with its psycopg pool replaced by `RecoveringPool`.
+
+Django builds the pool itself (`DatabaseWrapper.pool`) and offers no setting for its class,
+so this backend builds it the way Django does, from the same `OPTIONS["pool"]`, and leaves
+everything else to Django's backend. Every process type (gunicorn, uvicorn, daphne, the
+fan-out worker) gets it through `DATABASES`.
+"""
+
+import logging
+from time import monotonic
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.backends.base.base import NO_DB_ALIAS
+from django.db.backends.postgresql import base
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+logger = logging.getLogger(__name__)
+
+
+class RecoveringPool(ConnectionPool):
+    """psycopg's pool, where the first connection that fails its check (one empty query as
+    it is taken, Django's `CONN_HEALTH_CHECKS`) has every idle connection checked at once.
+
+    After a restart or a failover every connection made before it is dead. psycopg's pool
+    finds that out one connection at a time, and a request that meets a second dead one in
+    a row waits out the rest of its timeout (the pool pauses between failed checks), so it
+    fails although the server answers. Checking the idle ones together (`check()`: dead
+    ones are replaced at once, working ones stay) leaves the request waiting only for a new
+    connection, a few milliseconds.
+
+    The other half, that a request never waits for a reconnection attempt sleeping out its
+    backoff (1 s, then 2 s ...), is the setting `reconnect_timeout=0`
+    (DATABASE_RECONNECT_TIMEOUT): a failed attempt is retried once at once and given up, so
+    the next request that finds no connection starts a new attempt itself (psycopg's pool
+    grows for a request that finds none), and a request already waiting asks again every
+    RETRY_INTERVAL (`getconn`).
+    """
+
+    # While a request waits for a connection that is being made, it asks again this often.
+    RETRY_INTERVAL = 0.2
+
+    def __init__(self, *args, check=None, **kwargs):
+        self._check_taken = check
+        super().__init__(*args, check=self.check_taken if check else None, **kwargs)
+
+    def check_taken(self, connection) -> None:
+        try:
+            self._check_taken(connection)
+        except Exception:
+            logger.info("a pooled connection failed its check: checking every idle one")
+            self.check()
+            raise
+
+    def getconn(self, timeout: float | None = None):
+        """A connection within `timeout` (the pool's by default). While the pool has room
+        for more connections, a request that waits asks again every RETRY_INTERVAL: the
+        pool starts a connection attempt for a request that finds none, so one waiting
+        since before the server came back gets a connection within RETRY_INTERVAL of it,
+        instead of failing after its whole wait. When every connection is in use (no
+        attempt to make), it waits for one to be returned, from the back of the queue after
+        its first RETRY_INTERVAL."""
+        timeout = self.timeout if timeout is None else timeout
+        deadline = monotonic() + timeout
+        try:
+            while deadline - monotonic() > self.RETRY_INTERVAL:
+                try:
+                    return super().getconn(self.RETRY_INTERVAL)
+                except PoolTimeout:
+                    stats = self.get_stats()
+                    if stats["pool_size"] >= stats["pool_max"]:
+                        break
+            return super().getconn(max(deadline - monotonic(), 0.001))
+        except PoolTimeout:
+            raise PoolTimeout(f"couldn't get a connection after {timeout:.2f} sec") from None
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    @property
+    def pool(self):
+        options = self.settings_dict["OPTIONS"].get("pool")
+        if options and self.alias != NO_DB_ALIAS and self.alias not in self._connection_pools:
+            if self.settings_dict.get("CONN_MAX_AGE", 0) != 0:
+                raise ImproperlyConfigured("Pooling doesn't support persistent connections.")
+            # As Django's own property builds it (django/db/backends/postgresql/base.py).
+            kwargs = self.get_connection_params()
+            kwargs["autocommit"] = True
+            pool = RecoveringPool(
+                kwargs=kwargs,
+                open=False,
+                configure=self._configure_connection,
+                check=(
+                    ConnectionPool.check_connection
+                    if self.settings_dict["CONN_HEALTH_CHECKS"]
+                    else None
+                ),
+                **({} if options is True else options),
+            )
+            self._connection_pools.setdefault(self.alias, pool)
+        return super().pool
