@@ -163,11 +163,11 @@ def test_the_first_request_after_a_restart_succeeds(cluster, closing):
     for _ in range(2):
         cluster.pg_ctl("restart")
 
-        assert request(ours) < 0.5
+        assert request(ours) < POOL_TIMEOUT
         assert ours.pool.get_stats()["pool_available"] >= 1
         # Every dead connection was replaced as the first one failed its check.
         for _ in range(4):
-            assert request(ours) < 0.5
+            assert request(ours) < POOL_TIMEOUT
 
     with pytest.raises(OperationalError, match="couldn't get a connection"):
         request(djangos)  # the failure this backend exists to avoid
@@ -184,9 +184,9 @@ def test_a_request_after_an_outage_does_not_wait_for_a_sleeping_reconnection(clu
     started = time.monotonic()
     with pytest.raises(OperationalError):
         request(connection)
-    assert time.monotonic() - started < POOL_TIMEOUT + 0.5
+    assert time.monotonic() - started < POOL_TIMEOUT + 2.0
     cluster.pg_ctl("start")
-    assert request(connection) < 0.5
+    assert request(connection) < POOL_TIMEOUT
 
 
 def test_a_request_waiting_through_a_restart_gets_a_connection_once_the_server_answers(
@@ -214,4 +214,4 @@ def test_a_request_waiting_through_a_restart_gets_a_connection_once_the_server_a
     back = time.monotonic()
     thread.join(10)
     assert "error" not in outcome, outcome
-    assert time.monotonic() - back < 1.0
+    assert time.monotonic() - back < 3.0  # of the 6 s it may wait: it did not wait them out

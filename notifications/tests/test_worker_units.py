@@ -182,3 +182,43 @@ async def test_a_stopping_worker_hands_a_deferred_message_back_at_once():
     await asyncio.wait_for(pause, 2)
     assert time.monotonic() - started < 1
     assert message.nacked is True
+
+
+async def test_a_worker_that_cannot_start_consuming_tries_again(settings, caplog):
+    """A broker can refuse the start (a just-started broker answered the first consume on
+    a new quorum queue with INTERNAL_ERROR): the worker tries again instead of exiting. Here
+    the refusal is the real broker's PRECONDITION_FAILED, for a queue of the same name
+    declared with other arguments, until that queue is deleted."""
+    import uuid
+
+    import aio_pika
+
+    from notifications.management.commands.fanout_worker import Worker
+    from notifications.tests.e2e import broker_url
+
+    settings.RABBITMQ_URL = broker_url()
+    settings.POSTS_QUEUE = f"warble-test-start-{uuid.uuid4().hex[:8]}"
+    blocker = await aio_pika.connect(settings.RABBITMQ_URL)
+    worker = Worker(prefetch=1, sweep_interval=1, sweep_grace=1)
+    try:
+        channel = await blocker.channel()
+        await channel.declare_queue(settings.POSTS_QUEUE, durable=False)
+        starting = asyncio.create_task(worker._start())
+        for _ in range(50):
+            if "could not start consuming; retrying" in caplog.text:
+                break
+            await asyncio.sleep(0.1)
+        assert "could not start consuming; retrying" in caplog.text
+        assert not starting.done()
+        await channel.queue_delete(settings.POSTS_QUEUE)
+        connection, queue, consumer_tag = await asyncio.wait_for(starting, 15)
+        try:
+            assert queue.name == settings.POSTS_QUEUE
+            assert queue.durable
+        finally:
+            await queue.cancel(consumer_tag)
+            await queue.delete(if_unused=False, if_empty=False)
+            await connection.close()
+    finally:
+        worker.stopping.set()
+        await blocker.close()

@@ -109,15 +109,10 @@ class Worker:
         loop.set_exception_handler(quiet_amqp_leftovers)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
-        connection = await self._connect()
+        connection, queue, consumer_tag = await self._start()
         # The channel layer is created on this loop; it reconnects on its own.
         self.layer = get_channel_layer()
         try:
-            channel = await connection.channel()
-            await channel.set_qos(prefetch_count=self.prefetch)
-            self.channel = channel
-            queue = await declare_posts_queue(channel, settings.POSTS_QUEUE)
-            consumer_tag = await queue.consume(self._on_message)
             logger.info(
                 "worker consuming",
                 extra={"queue": settings.POSTS_QUEUE, "prefetch": self.prefetch},
@@ -136,6 +131,35 @@ class Worker:
             with contextlib.suppress(Exception):
                 await self.layer.close()
         logger.info("worker stopped", extra={"jobs": self.jobs})
+
+    async def _start(self):
+        """Connect, declare the queue and start consuming, trying again until it works (or
+        the worker is stopped). A broker that has just started can refuse the first
+        `basic.consume` on a new quorum queue (INTERNAL_ERROR while the queue's process is
+        not up yet): the connection is dropped and the start made again after a pause."""
+        delay = 0.5
+        while True:
+            connection = await self._connect()
+            try:
+                channel = await connection.channel()
+                await channel.set_qos(prefetch_count=self.prefetch)
+                self.channel = channel
+                queue = await declare_posts_queue(channel, settings.POSTS_QUEUE)
+                return connection, queue, await queue.consume(self._on_message)
+            except Exception as exc:
+                with contextlib.suppress(Exception):
+                    await connection.close()
+                if self.stopping.is_set():
+                    raise CommandError("stopped while starting to consume") from exc
+                logger.warning(
+                    "could not start consuming; retrying",
+                    extra={"error": repr(exc), "retry_in": delay},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), delay)
+                if self.stopping.is_set():
+                    raise CommandError("stopped while starting to consume") from exc
+                delay = min(delay * 2, 10.0)
 
     async def _connect(self) -> aio_pika.abc.AbstractRobustConnection:
         """Connect, waiting for the broker as long as it takes (until stopped). The robust
