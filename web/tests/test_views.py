@@ -409,6 +409,48 @@ def test_home_page_weight_is_under_50_kb_compressed(web, user, other):
     assert total < 50_000, total
 
 
+def _luminance(color: str) -> float:
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(one: str, two: str) -> float:
+    high, low = sorted((_luminance(one), _luminance(two)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_text_colours_pass_wcag_aa_contrast():
+    css = Path(finders.find("web/app.css")).read_text()
+    names = dict(re.findall(r"--([\w-]+):(#[0-9a-fA-F]+)", css))
+
+    def colour(value: str) -> str | None:
+        value = re.sub(r"var\(--([\w-]+)\)", lambda m: names[m.group(1)], value.strip())
+        if re.fullmatch(r"#[0-9a-fA-F]{3}", value):
+            value = "#" + "".join(c * 2 for c in value[1:])
+        return value.lower() if re.fullmatch(r"#[0-9a-fA-F]{6}", value) else None
+
+    names = {name: colour(value) for name, value in names.items()}
+
+    checked = 0
+    for rule in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        declarations = {
+            name.strip(): value
+            for name, _, value in (part.partition(":") for part in rule[1].split(";"))
+            if value and not name.strip().startswith("--")
+        }
+        text = colour(declarations.get("color", ""))
+        if text is None:
+            continue
+        background = colour(declarations.get("background", ""))
+        # Text without a background of its own sits on the page or on a card.
+        for behind in [background] if background else [names["bg"], names["card"]]:
+            ratio = _contrast(text, behind)
+            assert ratio >= 4.5, f"{rule[0].strip()}: {text} on {behind} is {ratio:.2f}:1"
+            checked += 1
+    assert checked > 20
+
+
 def test_error_pages_html_for_pages_json_for_api(web):
     response = web.get("/no/such/page/")
     assert response.status_code == 404
