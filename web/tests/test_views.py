@@ -394,6 +394,25 @@ def test_query_count_does_not_grow_with_posts(web, user, other, path):
     assert _queries(web, path) == one
 
 
+def test_thread_query_count_does_not_grow_with_replies(web, user, other):
+    from posts.services import like_create
+
+    root, _ = post_create(author=other, text="a question for @alice")
+    parent = root
+    for _ in range(3):
+        parent, _ = post_create(author=other, text="and one more", reply_to_id=parent.pk)
+
+    def add_replies(n):
+        for _ in range(n):
+            reply, _ = post_create(author=other, text="an answer #tag", reply_to_id=parent.pk)
+            like_create(user=user, post=reply)
+
+    add_replies(1)
+    one = _queries(web, f"/p/{parent.pk}/")
+    add_replies(99)
+    assert _queries(web, f"/p/{parent.pk}/") == one
+
+
 def test_home_page_weight_is_under_50_kb_compressed(web, user, other):
     follow_create(follower=user, followee=other)
     for n in range(20):
