@@ -470,6 +470,36 @@ def test_text_colours_pass_wcag_aa_contrast():
     assert checked > 20
 
 
+def test_service_links_admin_links_for_admins_only_and_a_favicon(web, user):
+    from accounts.models import Role
+
+    html = web.get("/").content.decode()
+    assert '<a href="/docs">API docs</a>' in html
+    assert "Report queue" not in html and 'href="/admin/"' not in html
+    admin = make_user("root", role=Role.ADMIN)
+    client = Client()
+    client.force_login(admin)
+    html = client.get("/").content.decode()
+    assert '<a href="/admin/">Admin</a>' in html
+    assert '<a href="/admin/moderation/report/?status__exact=open">Report queue</a>' in html
+    assert client.get("/admin/moderation/report/?status__exact=open").status_code == 200
+    favicon = web.get("/favicon.ico")
+    assert favicon.status_code == 301 and favicon["Location"].endswith(".svg")
+
+
+def test_a_pages_server_error_is_the_styled_page():
+    from common.views import server_error
+
+    request = Client().get("/").wsgi_request
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        response = server_error(request)
+    html = response.content.decode()
+    assert response.status_code == 500
+    assert "<h1>Something went wrong</h1>" in html and "web/app" in html
+
+
 def test_error_pages_html_for_pages_json_for_api(web):
     response = web.get("/no/such/page/")
     assert response.status_code == 404
