@@ -62,12 +62,16 @@ class Card(NamedTuple):
 
 
 def cards(rows: list, viewer) -> list[Card]:
-    """Cards for posts (PostRows or Post instances fetched with their relations): one query
-    for the viewer's likes, reposts and bookmarks of the whole list."""
+    """Cards for posts (PostRows or Post instances fetched with their relations), with the
+    viewer's likes, reposts and bookmarks: as the rows carry them when their list read them
+    (the viewer's own lists), else from one query for the rest of the list."""
     rows = [_aware(row if isinstance(row, PostRow) else PostRow.of(row)) for row in rows]
-    flags = post_selectors.viewer_flags(viewer=viewer, post_ids={r.original_id for r in rows})
+    missing = {row.original_id for row in rows if row.liked is None}
+    flags = post_selectors.viewer_flags(viewer=viewer, post_ids=missing)
     return [
-        Card(
+        Card(row, row.repost_of or row, row.liked, row.reposted, row.bookmarked)
+        if row.liked is not None
+        else Card(
             row,
             row.repost_of or row,
             row.original_id in flags.liked,

@@ -28,20 +28,31 @@ def linked_text(post) -> str:
 
 
 def _linked_text(post, p: dict) -> str:
-    text = post.text
+    mentioned = (
+        frozenset(mention["username"].lower() for mention in post.mentions)
+        if post.mentions
+        else frozenset()
+    )
+    tags = frozenset(post.hashtags) if post.hashtags else frozenset()
+    return _linked(post.text, mentioned, tags, p["profile"], p["search"])
+
+
+# Keyed by everything the result depends on, so a cached text is never stale: a page's
+# posts are mostly the same from one request to the next, and scanning and escaping them
+# was the largest part of a card.
+@functools.lru_cache(maxsize=4096)
+def _linked(text: str, mentioned: frozenset, tags: frozenset, profile: str, search: str) -> str:
     found = []
-    if post.mentions:
-        mentioned = {mention["username"].lower() for mention in post.mentions}
+    if mentioned:
         for match in _MENTION.finditer(text):
             name = match.group(1).rstrip(".+-")
             if name.lower() in mentioned:
-                url = p["profile"].format(name)
+                url = profile.format(name)
                 found.append((match.start(), match.start() + 1 + len(name), url))
-    if post.hashtags:
-        tags = set(post.hashtags)
+    if tags:
         for match in _HASHTAG.finditer(text):
             if match.group(1).casefold() in tags:
-                url = _tag_url(p["search"], match.group(1).casefold())
+                url = _tag_url(search, match.group(1).casefold())
                 found.append((match.start(), match.end(), url))
     if not found:
         return mark_safe(_e(text))  # noqa: S308 - escaped
@@ -148,10 +159,18 @@ def actions_html(
     )
 
 
-def _avatar(username: str, avatar: str) -> str:
-    if avatar:
-        return f'<img class="avatar" src="{_e(media_url(avatar))}" alt="" width="40" height="40">'
-    return f'<span class="avatar" aria-hidden="true">{_e(username[:1].upper())}</span>'
+@functools.lru_cache(maxsize=4096)
+def _author(username: str, display_name: str, picture: str, profile: str) -> str:
+    """A card's picture, name and handle (the same few authors fill a page, card after
+    card, request after request); `picture` is the picture's URL, or empty."""
+    if picture:
+        avatar = f'<img class="avatar" src="{_e(picture)}" alt="" width="40" height="40">'
+    else:
+        avatar = f'<span class="avatar" aria-hidden="true">{_e(username[:1].upper())}</span>'
+    return (
+        f'{avatar}<p><a class="name" href="{_e(profile.format(username))}">'
+        f'{_e(display_name or username)}</a> <span class="handle">@{_e(username)}</span>'
+    )
 
 
 class _Page(NamedTuple):
@@ -187,10 +206,7 @@ def card_html(card, page: _Page, prefix: str = "") -> str:
     return (
         f'<article class="post" id="{_e(prefix)}post-{row.id}" data-id="{row.id}">{reposted_by}'
         "<header>"
-        f"{_avatar(post.username, post.avatar)}<p>"
-        f'<a class="name" href="{_e(p["profile"].format(post.username))}">'
-        f"{_e(post.display_name or post.username)}</a> "
-        f'<span class="handle">@{_e(post.username)}</span> · '
+        f"{_author(post.username, post.display_name, media_url(post.avatar), p['profile'])} · "
         f'<a class="time" href="{p["post"].format(post.id)}"><time datetime="'
         f'{created.isoformat()}" title="{created:%Y-%m-%d %H:%M:%S} UTC">'
         f"{_ago(created, page.now, page.language)}</time></a></p></header>{replying}"

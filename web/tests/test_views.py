@@ -394,6 +394,25 @@ def test_query_count_does_not_grow_with_posts(web, user, other, path):
     assert _queries(web, path) == one
 
 
+def test_thread_query_count_does_not_grow_with_replies(web, user, other):
+    from posts.services import like_create
+
+    root, _ = post_create(author=other, text="a question for @alice")
+    parent = root
+    for _ in range(3):
+        parent, _ = post_create(author=other, text="and one more", reply_to_id=parent.pk)
+
+    def add_replies(n):
+        for _ in range(n):
+            reply, _ = post_create(author=other, text="an answer #tag", reply_to_id=parent.pk)
+            like_create(user=user, post=reply)
+
+    add_replies(1)
+    one = _queries(web, f"/p/{parent.pk}/")
+    add_replies(99)
+    assert _queries(web, f"/p/{parent.pk}/") == one
+
+
 def test_home_page_weight_is_under_50_kb_compressed(web, user, other):
     follow_create(follower=user, followee=other)
     for n in range(20):
@@ -407,6 +426,78 @@ def test_home_page_weight_is_under_50_kb_compressed(web, user, other):
         len(gzip.compress(Path(path).read_bytes())) for path in assets
     )
     assert total < 50_000, total
+
+
+def _luminance(color: str) -> float:
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(one: str, two: str) -> float:
+    high, low = sorted((_luminance(one), _luminance(two)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_text_colours_pass_wcag_aa_contrast():
+    css = Path(finders.find("web/app.css")).read_text()
+    names = dict(re.findall(r"--([\w-]+):(#[0-9a-fA-F]+)", css))
+
+    def colour(value: str) -> str | None:
+        value = re.sub(r"var\(--([\w-]+)\)", lambda m: names[m.group(1)], value.strip())
+        if re.fullmatch(r"#[0-9a-fA-F]{3}", value):
+            value = "#" + "".join(c * 2 for c in value[1:])
+        return value.lower() if re.fullmatch(r"#[0-9a-fA-F]{6}", value) else None
+
+    names = {name: colour(value) for name, value in names.items()}
+
+    checked = 0
+    for rule in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        declarations = {
+            name.strip(): value
+            for name, _, value in (part.partition(":") for part in rule[1].split(";"))
+            if value and not name.strip().startswith("--")
+        }
+        text = colour(declarations.get("color", ""))
+        if text is None:
+            continue
+        background = colour(declarations.get("background", ""))
+        # Text without a background of its own sits on the page or on a card.
+        for behind in [background] if background else [names["bg"], names["card"]]:
+            ratio = _contrast(text, behind)
+            assert ratio >= 4.5, f"{rule[0].strip()}: {text} on {behind} is {ratio:.2f}:1"
+            checked += 1
+    assert checked > 20
+
+
+def test_service_links_admin_links_for_admins_only_and_a_favicon(web, user):
+    from accounts.models import Role
+
+    html = web.get("/").content.decode()
+    assert '<a href="/docs">API docs</a>' in html
+    assert "Report queue" not in html and 'href="/admin/"' not in html
+    admin = make_user("root", role=Role.ADMIN)
+    client = Client()
+    client.force_login(admin)
+    html = client.get("/").content.decode()
+    assert '<a href="/admin/">Admin</a>' in html
+    assert '<a href="/admin/moderation/report/?status__exact=open">Report queue</a>' in html
+    assert client.get("/admin/moderation/report/?status__exact=open").status_code == 200
+    favicon = web.get("/favicon.ico")
+    assert favicon.status_code == 301 and favicon["Location"].endswith(".svg")
+
+
+def test_a_pages_server_error_is_the_styled_page():
+    from common.views import server_error
+
+    request = Client().get("/").wsgi_request
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        response = server_error(request)
+    html = response.content.decode()
+    assert response.status_code == 500
+    assert "<h1>Something went wrong</h1>" in html and "web/app" in html
 
 
 def test_error_pages_html_for_pages_json_for_api(web):
