@@ -250,7 +250,11 @@ def test_picture_upload_with_preview(browser, server, tmp_path):
     expect(page.get_by_text("Your picture was saved.")).to_be_visible()
     preview = page.locator("#avatar-preview")
     expect(preview).to_have_attribute("src", re.compile("/media/avatars/"))
-    assert page.evaluate("document.getElementById('avatar-preview').naturalWidth") > 0
+    # The saved picture loads (its src just changed: wait for it, not for a fixed time).
+    page.wait_for_function(
+        "() => { const image = document.getElementById('avatar-preview');"
+        " return image.complete && image.naturalWidth > 0; }"
+    )
     shot(page, "settings")
     page.get_by_role("link", name="Profile").click()
     expect(page.get_by_role("img", name="Picture of alice")).to_be_visible()
