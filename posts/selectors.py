@@ -361,20 +361,11 @@ def _statement(source: Source, bound: str, descending: bool, limit: int, flags: 
     connection prepares a few statements per list at most."""
     qn = connection.ops.quote_name
     posts, users = qn(Post._meta.db_table), qn(User._meta.db_table)
-    flag_columns = ""
-    if flags:
-        likes, bookmarks = qn(Like._meta.db_table), qn(Bookmark._meta.db_table)
-        flag_columns = (
-            f", EXISTS (SELECT 1 FROM {likes} fl WHERE fl.user_id = %s "  # noqa: S608
-            "AND fl.post_id = COALESCE(o.id, p.id)), "
-            f"EXISTS (SELECT 1 FROM {posts} fr WHERE fr.author_id = %s "
-            "AND fr.repost_of_id = COALESCE(o.id, p.id)), "
-            f"EXISTS (SELECT 1 FROM {bookmarks} fb WHERE fb.user_id = %s "
-            "AND fb.post_id = COALESCE(o.id, p.id))"
-        )
-    return (
+    direction = "DESC" if descending else "ASC"
+    page = (
         f"SELECT {_POST_COLUMNS.format(p='p', u='u', r='ru')}, "  # noqa: S608
-        f"{_POST_COLUMNS.format(p='o', u='ou', r='oru')}{flag_columns} "
+        f"{_POST_COLUMNS.format(p='o', u='ou', r='oru')}"
+        f"{', COALESCE(o.id, p.id) AS flagged, ' + source.key + ' AS page_key' if flags else ''} "
         f"FROM {source.tables} "
         f"JOIN {users} u ON u.id = p.author_id "
         f"LEFT JOIN {users} ru ON ru.id = p.reply_to_author_id "
@@ -382,7 +373,21 @@ def _statement(source: Source, bound: str, descending: bool, limit: int, flags: 
         f"LEFT JOIN {users} ou ON ou.id = o.author_id "
         f"LEFT JOIN {users} oru ON oru.id = o.reply_to_author_id "
         f"WHERE ({source.where}) AND u.is_active AND (o.id IS NULL OR ou.is_active) {bound} "
-        f"ORDER BY {source.key} {'DESC' if descending else 'ASC'} LIMIT {limit:d}"
+        f"ORDER BY {source.key} {direction} LIMIT {limit:d}"
+    )
+    if not flags:
+        return page
+    # The flags are read for the page's rows only, outside its LIMIT: inside it PostgreSQL
+    # hashed every like and repost of the viewer's for each page (550 rows, 2-3 ms for an
+    # active account) instead of probing the unique indexes for the page's 20 posts.
+    likes, bookmarks = qn(Like._meta.db_table), qn(Bookmark._meta.db_table)
+    return (
+        "SELECT q.*, "  # noqa: S608
+        f"EXISTS (SELECT 1 FROM {likes} fl WHERE fl.user_id = %s AND fl.post_id = q.flagged), "
+        f"EXISTS (SELECT 1 FROM {posts} fr WHERE fr.author_id = %s "
+        "AND fr.repost_of_id = q.flagged), "
+        f"EXISTS (SELECT 1 FROM {bookmarks} fb WHERE fb.user_id = %s AND fb.post_id = q.flagged) "
+        f"FROM ({page}) q ORDER BY q.page_key {direction}"
     )
 
 
@@ -452,7 +457,8 @@ def _row(values: tuple[Any, ...], start: int = 0) -> PostRow:
     original = None
     if start == 0 and values[_WIDTH] is not None:
         original = _row(values, _WIDTH)
-    flags = values[2 * _WIDTH :] if start == 0 else ()
+    # After the two posts: the original's id and the page key, then the three flags.
+    flags = values[2 * _WIDTH + 2 :] if start == 0 else ()
     return PostRow(
         values[start],
         values[start + 1],
