@@ -1,5 +1,6 @@
 """Reads of posts, threads, interactions, tags and timelines. Every page is one indexed query
-for the posts, plus one for what the viewer did to them."""
+for the posts and what the viewer did to them (the lists in fixed SQL, `PostRows`), or one
+for the posts plus one for what the viewer did (the ORM's)."""
 
 import functools
 from datetime import UTC, datetime, timedelta
