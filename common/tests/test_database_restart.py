@@ -130,11 +130,13 @@ def request(connection) -> float:
 def fill_pool(connection, size: int) -> None:
     """Open `size` connections in the pool, as a busier moment earlier would have."""
     pool = connection.pool
-    pool.open()
+    pool.open(wait=True)
     taken = [pool.getconn() for _ in range(size)]
     for raw in taken:
         pool.putconn(raw)
-    assert pool.get_stats()["pool_available"] == size
+    # At least `size`: on a busy machine a checkout that waited RETRY_INTERVAL for the
+    # pool's first connection has the pool start one more.
+    assert pool.get_stats()["pool_available"] >= size
 
 
 @pytest.fixture
