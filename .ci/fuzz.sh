@@ -21,6 +21,9 @@ curl -sf -X POST "http://127.0.0.1:$PORT/api/auth/register/" -H 'Content-Type: a
 token=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/auth/login/" -H 'Content-Type: application/json' \
   -d "{\"username\": \"$user\", \"password\": \"$password\"}" | $PY -c 'import json,sys; print(json.load(sys.stdin)["access"])')
 
+# Hypothesis's `filter_too_much` health check judges the generator, not the API: with a plain
+# string path parameter (a username) it sometimes rejects too many drawn values as unfit for a
+# URL path and fails the run before a request is sent. It is the only health check turned off.
 # Deleting the account, signing out (which now ends the session's access token at once, or
 # every session) and changing the password would each end the run's authentication.
 .venv/bin/schemathesis run "http://127.0.0.1:$PORT/api/schema/" \
@@ -31,4 +34,5 @@ token=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/auth/login/" -H 'Content-Ty
   --exclude-operation-id api_auth_logout_create \
   --exclude-operation-id api_users_me_password_create \
   --phases examples,fuzzing \
+  --suppress-health-check filter_too_much \
   --no-color
