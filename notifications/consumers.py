@@ -28,6 +28,10 @@ def _replay_page(user, after: int) -> list[dict]:
     )
 
 
+def _late_events(user, since: int) -> list[dict]:
+    return notification_events(selectors.notifications_late(user=user, since=since), viewer=user)
+
+
 def _since(scope) -> int | None:
     values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("since")
     if not values:
@@ -90,11 +94,16 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         self.writer = asyncio.create_task(self._write())
 
     async def _replay(self, since: int) -> None:
+        # First what committed after `since` with a smaller id (rare), then the larger ids.
+        page = await database_sync_to_async(_late_events)(self.scope["user"], since)
         after = since
-        while page := await database_sync_to_async(_replay_page)(self.scope["user"], after):
+        while True:
             for event in page:
                 self.replayed.add(event["id"])
                 await self.send(text_data=json.dumps(event))
+            page = await database_sync_to_async(_replay_page)(self.scope["user"], after)
+            if not page:
+                return
             after = page[-1]["id"]
 
     def enqueue(self, notification_id: int | None, frame: str) -> None:

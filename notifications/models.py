@@ -3,6 +3,27 @@ from django.db import models
 from django.utils import timezone
 
 
+class CurrentTransaction(models.Func):
+    """The id of the transaction writing the row (PostgreSQL; NULL on SQLite)."""
+
+    template = "(pg_current_xact_id()::text::bigint)"
+    output_field = models.BigIntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return "NULL", []
+
+
+class OldestRunningTransaction(models.Func):
+    """The oldest transaction id still running when the row is written (PostgreSQL's
+    snapshot xmin; NULL on SQLite)."""
+
+    template = "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)"
+    output_field = models.BigIntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return "NULL", []
+
+
 class Notification(models.Model):
     """A persisted event for one recipient; ids grow with time and order the stream."""
 
@@ -41,6 +62,15 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     read = models.BooleanField(default=False)
+    # PostgreSQL takes an id when the row is inserted, not when its transaction commits, so
+    # a notification can commit after one with a higher id that a client has already seen.
+    # Those are the rows written by a transaction still running when the seen one was
+    # written: `txid >= horizon` of the seen one (selectors.since_filter). The database
+    # fills both on every insert; SQLite commits its writers one at a time, in id order.
+    txid = models.BigIntegerField(null=True, editable=False, db_default=CurrentTransaction())
+    horizon = models.BigIntegerField(
+        null=True, editable=False, db_default=OldestRunningTransaction()
+    )
 
     class Meta:
         constraints = [

@@ -1,5 +1,6 @@
 """Reads of the notification inbox."""
 
+from django.db import connection
 from django.db.models import BigIntegerField, Case, Count, F, Max, Q, QuerySet, When, Window
 from django.db.models.functions import RowNumber
 
@@ -11,6 +12,10 @@ Type = Notification.Type
 # Types that never group: each is a group of one.
 SINGLE_TYPES = [Type.POST_CREATED, Type.FOLLOW_CREATED]
 GROUP_ACTORS = 3
+# How far below `since` a replay looks for notifications that committed after it: the
+# user's newest rows below it. One still missing would need this many newer ones written for
+# the same user while its transaction ran.
+LATE_WINDOW = 1000
 
 
 def with_payload(queryset: QuerySet[Notification]) -> QuerySet[Notification]:
@@ -35,13 +40,59 @@ def inbox(user: User) -> QuerySet[Notification]:
     )
 
 
+def since_filter(*, user: User, since: int) -> Q:
+    """What a client that has seen notification `since` has not: the notifications with a
+    larger id, and those with a smaller one that committed after it did (`late_ids`)."""
+    newer = Q(id__gt=since)
+    late = late_ids(user=user, since=since)
+    return newer | Q(id__in=late) if late else newer
+
+
+def late_ids(*, user: User, since: int) -> list[int]:
+    """The ids below `since` of the user's notifications that may have committed after
+    `since` did, oldest first (almost always none).
+
+    Ids are taken at insert, so two writers can commit out of id order; a row that commits
+    after `since` comes from a transaction that was still running when `since` was written,
+    whose id is at least `since`'s horizon (models.Notification.txid). Rows of the
+    transaction that wrote `since` committed with it. A row that did commit before may come
+    again: clients de-duplicate by id, as for any redelivery. Only the user's newest
+    `LATE_WINDOW` rows below `since` are looked at, newest first by the (recipient, -id)
+    index, and one statement filters them, so the inbox's own query keeps its plan."""
+    marker = (
+        Notification.objects.filter(recipient=user, id__lte=since, horizon__isnull=False)
+        .order_by("-id")
+        .values_list("id", "txid", "horizon")
+        .first()
+    )
+    if marker is None:
+        return []
+    marker_id, txid, horizon = marker
+    recent = (
+        Notification.objects.filter(recipient=user, id__lt=since)
+        .order_by("-id")
+        .values("id", "txid")[:LATE_WINDOW]
+    )
+    sql, params = recent.query.sql_with_params()
+    # The rows' own transaction is excluded only when `since` itself was found.
+    same = marker_id if marker_id == since else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM ({sql}) recent "  # noqa: S608 - the ORM's own SQL
+            "WHERE txid >= %s AND (%s::bigint IS NULL OR txid <> %s) ORDER BY id",
+            [*params, horizon, same and txid, same and txid],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def notifications_for(
     *, user: User, since: int | None = None, unread: bool = False
 ) -> QuerySet[Notification]:
-    """The user's notifications, newest first; only those after `since`, or only unread."""
+    """The user's notifications, newest first; only those a client that has seen `since`
+    has not (`since_filter`), or only unread."""
     queryset = inbox(user)
     if since is not None:
-        queryset = queryset.filter(id__gt=since)
+        queryset = queryset.filter(since_filter(user=user, since=since))
     if unread:
         queryset = queryset.filter(read=False)
     return with_payload(queryset).order_by("-id")
@@ -51,6 +102,15 @@ def notifications_after(*, user: User, after: int, limit: int) -> list[Notificat
     """Up to `limit` notifications with id > `after`, oldest first (websocket replay)."""
     queryset = inbox(user).filter(id__gt=after).order_by("id")
     return list(with_payload(queryset)[:limit])
+
+
+def notifications_late(*, user: User, since: int) -> list[Notification]:
+    """The notifications with an id below `since` that may have committed after it, oldest
+    first: what a replay from `since` sends before those with a larger id."""
+    late = late_ids(user=user, since=since)
+    if not late:
+        return []
+    return list(with_payload(inbox(user).filter(id__in=late).order_by("id")))
 
 
 def unread_count(*, user: User) -> int:

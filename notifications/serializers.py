@@ -137,7 +137,10 @@ class NotificationFilterSerializer(serializers.Serializer):
         required=False,
         min_value=0,
         max_value=2**63 - 1,
-        help_text="Only notifications with a larger id.",
+        help_text=(
+            "Only what a client that has seen this notification has not: those with a larger"
+            " id, and any with a smaller one that committed after it."
+        ),
     )
     unread = serializers.BooleanField(required=False, default=False, help_text="Only unread ones.")
 

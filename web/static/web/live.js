@@ -27,6 +27,7 @@
   var body = document.body;
   if (!body || body.dataset.live === undefined) return;
   var last = Number(body.dataset.live) || 0;
+  var seen = new Set();
   var badge = document.getElementById("unread");
   var offline = document.getElementById("offline");
   var banner = document.getElementById("new-posts");
@@ -57,13 +58,18 @@
   }
 
   function onEvent(event) {
-    if (typeof event.id !== "number" || event.id <= last) return;
-    last = event.id;
+    // Events count once, by id. A replay can also bring one with an id below the last: one
+    // that committed after it (new), or one that committed before it and may be on the page
+    // or in the badge already: that one refreshes what is server-rendered but not the badge.
+    if (typeof event.id !== "number" || seen.has(event.id)) return;
+    seen.add(event.id);
+    var older = event.id <= last;
+    last = Math.max(last, event.id);
     // "Mark all read" covers what has been shown, live arrivals included.
     document.querySelectorAll("input[name=up_to]").forEach(function (input) {
       input.value = String(last);
     });
-    setUnread((Number(badge && badge.textContent) || 0) + 1);
+    if (!older) setUnread((Number(badge && badge.textContent) || 0) + 1);
     body.dispatchEvent(new CustomEvent("live-notification", { bubbles: true }));
     if (banner && event.type === "post.created" && event.post &&
         !document.getElementById("post-" + event.post.id)) {

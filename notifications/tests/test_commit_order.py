@@ -1,0 +1,107 @@
+"""A notification that commits after one with a higher id still reaches a client that has
+seen the higher one: `?since=` on the websocket and on the REST inbox."""
+
+import json
+import threading
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connection, connections, transaction
+
+from common.testing import access_token, client_for, make_user
+from config.asgi import application
+from notifications.models import Notification
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
+
+Type = Notification.Type
+
+
+def notify(recipient, actor) -> Notification:
+    return Notification.objects.create(recipient=recipient, type=Type.FOLLOW_CREATED, actor=actor)
+
+
+def out_of_order(recipient) -> tuple[Notification, Notification]:
+    """Two notifications for `recipient` that commit out of id order: the first is inserted
+    by a transaction that stays open until the second has committed. Returns (late, seen)."""
+    slow_actor, quick_actor = make_user("slow"), make_user("quick")
+    inserted, release = threading.Event(), threading.Event()
+    failure = []
+
+    def slow_writer():
+        try:
+            with transaction.atomic():
+                notify(recipient, slow_actor)
+                inserted.set()
+                assert release.wait(10)
+        except Exception as exc:  # pragma: no cover - reported below
+            failure.append(exc)
+            inserted.set()
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    assert inserted.wait(10)
+    seen = notify(recipient, quick_actor)  # committed while the first is still open
+    release.set()
+    writer.join(10)
+    assert not failure, failure
+    late = Notification.objects.get(recipient=recipient, actor=slow_actor)
+    assert late.pk < seen.pk
+    return late, seen
+
+
+@pytest.fixture
+def postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite commits its writers one at a time, in id order")
+
+
+async def replay(user, since: int) -> list[int]:
+    token = await sync_to_async(access_token)(user)
+    comm = WebsocketCommunicator(application, f"/ws/notifications/?token={token}&since={since}")
+    assert (await comm.connect())[0]
+    ids = []
+    while not await comm.receive_nothing(timeout=0.3):
+        ids.append(json.loads(await comm.receive_from())["id"])
+    await comm.disconnect()
+    return ids
+
+
+@pytest.mark.usefixtures("postgresql_only")
+async def test_websocket_replay_sends_what_committed_after_since_with_a_smaller_id():
+    alice = await sync_to_async(make_user)("alice")
+    late, seen = await sync_to_async(out_of_order)(alice)
+    assert await replay(alice, seen.pk) == [late.pk]
+    # A client that had both sees nothing again from a later point.
+    after = await sync_to_async(notify)(alice, await sync_to_async(make_user)("carol"))
+    assert await replay(alice, after.pk) == []
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_rest_since_includes_what_committed_after_it_with_a_smaller_id():
+    alice = make_user("alice")
+    late, seen = out_of_order(alice)
+    newer = notify(alice, make_user("carol"))
+    response = client_for(alice).get("/api/notifications/", {"since": seen.pk})
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [newer.pk, late.pk]
+    response = client_for(alice).get("/api/notifications/", {"since": newer.pk})
+    assert response.json()["results"] == []
+
+
+async def test_notifications_committed_in_order_are_not_sent_again():
+    alice = await sync_to_async(make_user)("alice")
+    actors = [await sync_to_async(make_user)(f"fan{index}") for index in range(3)]
+    ids = [(await sync_to_async(notify)(alice, actor)).pk for actor in actors]
+    assert await replay(alice, ids[0]) == ids[1:]
+    assert await replay(alice, ids[-1]) == []
+    response = await sync_to_async(
+        lambda: client_for(alice).get("/api/notifications/", {"since": ids[1]})
+    )()
+    assert [row["id"] for row in response.json()["results"]] == [ids[2]]
