@@ -59,28 +59,21 @@ def late_ids(*, user: User, since: int) -> list[int]:
     again: clients de-duplicate by id, as for any redelivery. Only the user's newest
     `LATE_WINDOW` rows below `since` are looked at, newest first by the (recipient, -id)
     index, and one statement filters them, so the inbox's own query keeps its plan."""
-    marker = (
-        Notification.objects.filter(recipient=user, id__lte=since, horizon__isnull=False)
-        .order_by("-id")
-        .values_list("id", "txid", "horizon")
-        .first()
-    )
-    if marker is None:
+    if connection.vendor != "postgresql":
         return []
-    marker_id, txid, horizon = marker
-    recent = (
-        Notification.objects.filter(recipient=user, id__lt=since)
-        .order_by("-id")
-        .values("id", "txid")[:LATE_WINDOW]
-    )
-    sql, params = recent.query.sql_with_params()
-    # The rows' own transaction is excluded only when `since` itself was found.
-    same = marker_id if marker_id == since else None
+    table = connection.ops.quote_name(Notification._meta.db_table)
     with connection.cursor() as cursor:
+        # `seen`: `since` itself, or the user's newest row below it if it was deleted (an
+        # earlier horizon: a wider net). Its own transaction is excluded only when found.
         cursor.execute(
-            f"SELECT id FROM ({sql}) recent "  # noqa: S608 - the ORM's own SQL
-            "WHERE txid >= %s AND (%s::bigint IS NULL OR txid <> %s) ORDER BY id",
-            [*params, horizon, same and txid, same and txid],
+            f"WITH seen AS (SELECT id, txid, horizon FROM {table} "  # noqa: S608 - no input
+            "WHERE recipient_id = %s AND id <= %s AND horizon IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1), "
+            f"recent AS (SELECT id, txid FROM {table} "
+            f"WHERE recipient_id = %s AND id < %s ORDER BY id DESC LIMIT {LATE_WINDOW:d}) "
+            "SELECT recent.id FROM recent, seen WHERE recent.txid >= seen.horizon "
+            "AND (seen.id <> %s OR recent.txid <> seen.txid) ORDER BY recent.id",
+            [user.pk, since, user.pk, since, since],
         )
         return [row[0] for row in cursor.fetchall()]
 
