@@ -312,6 +312,79 @@ def test_mute_from_a_profile_keeps_their_posts_out_of_the_feed_and_notifications
     bob_watch.check()
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_block_from_a_profile_ends_follows_both_ways_and_hides_their_posts(
+    browser, server, javascript
+):
+    from django.db.models import Q
+
+    from follows.models import Block, Follow
+    from follows.services import follow_create
+    from posts.services import post_create
+
+    alice = make_user("alice")
+    bob = make_user("bob", display_name="Bob")
+    in_thread(follow_create, follower=alice, followee=bob)
+    in_thread(follow_create, follower=bob, followee=alice)
+    post, _ = in_thread(post_create, author=bob, text="Bob on #blocking")
+    between = Q(follower=alice, followee=bob) | Q(follower=bob, followee=alice)
+    assert Follow.objects.filter(between).count() == 2
+    page, watch = new_page(browser, server, javascript=javascript)
+    sign_in(page, "alice")
+    expect(page.locator("#posts")).to_contain_text("Bob on #blocking")
+    page.goto("/u/bob/")
+    head = page.locator("#profile-head")
+    expect(head.locator(".counts")).to_have_text("1 post · 1 follower · 1 following")
+    expect(head.get_by_role("button", name="Unfollow")).to_be_visible()
+    submit(
+        page, head.get_by_role("button", name="Block"), "/u/bob/do/block/", javascript=javascript
+    )
+    expect(head.get_by_role("button", name="Unblock")).to_be_visible()
+    # The follow is gone both ways, counts with it.
+    expect(head.get_by_role("button", name="Follow", exact=True)).to_be_visible()
+    expect(head.locator(".counts")).to_have_text("1 post · 0 followers · 0 following")
+    assert Block.objects.filter(blocker=alice, blocked=bob).exists()
+    assert not Follow.objects.filter(between).exists()
+    # Neither can follow the other while the block lasts.
+    submit(
+        page,
+        head.get_by_role("button", name="Follow", exact=True),
+        "/u/bob/do/follow/",
+        javascript=javascript,
+    )
+    expect(page.get_by_text("You cannot follow this account.")).to_be_visible()
+    assert not Follow.objects.filter(between).exists()
+    # His posts leave every view of Alice's: his profile, her feed, search, the post's page.
+    page.goto("/u/bob/")
+    expect(page.get_by_role("region", name="Posts")).to_contain_text("No posts yet.")
+    page.goto("/")
+    expect(page.locator("main")).not_to_contain_text("Bob on #blocking")
+    page.goto("/search/?q=%23blocking")
+    expect(page.locator("main")).not_to_contain_text("Bob on #blocking")
+    response = page.goto(f"/p/{post.pk}/")
+    assert response.status == 404
+    # That page's 404, and Chromium's console line about it, are expected.
+    watch.problems = [p for p in watch.problems if f"/p/{post.pk}/" not in p and "404" not in p]
+    page.goto("/u/alice/")
+    expect(page.locator("#profile-head .counts")).to_have_text(
+        "0 posts · 0 followers · 0 following"
+    )
+    # Unblocking brings his posts back where anyone sees them, and no follow.
+    page.goto("/u/bob/")
+    submit(
+        page, head.get_by_role("button", name="Unblock"), "/u/bob/do/block/", javascript=javascript
+    )
+    expect(head.get_by_role("button", name="Block")).to_be_visible()
+    expect(head.get_by_role("button", name="Follow", exact=True)).to_be_visible()
+    assert not Block.objects.exists()
+    assert not Follow.objects.filter(between).exists()
+    page.goto("/u/bob/")
+    expect(page.get_by_role("region", name="Posts")).to_contain_text("Bob on #blocking")
+    page.goto("/search/?q=%23blocking")
+    expect(page.locator("main")).to_contain_text("Bob on #blocking")
+    watch.check()
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_report_a_post_and_an_account_into_the_admins_queue(browser, server, javascript):
     from accounts.models import Role
