@@ -21,6 +21,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
@@ -390,7 +391,9 @@ _RELATIONS = {
 @require_POST
 def relate(request, username: str, action: str):
     """Follow, block or mute (for a chosen `duration`) an account, or take it back
-    (`undo`)."""
+    (`undo`). With htmx, the answer is the profile's new head; a block also hides (an
+    unblock shows) the account's posts and people in the lists below it, so its answer has
+    htmx reload the page instead."""
     create, delete = _RELATIONS[action]
     user = _profile_user(request, username)
     error, status, options = None, 200, {}
@@ -417,6 +420,10 @@ def relate(request, username: str, action: str):
             response.status_code = status
             return response
         return back(request, reverse("web:profile", args=[user.username]))
+    if action == "block" and error is None:
+        # A block changes the lists under the head too (their posts, their followers and
+        # follows): the page is loaded again, as after the plain form's redirect.
+        return HttpResponseClientRefresh()
     user = account_selectors.user_with_counts(user=user)
     context = {**_profile_context(request, user), "error": error}
     return render(request, "web/_profile_head.html", context, status=status)

@@ -6,6 +6,7 @@ no console error or failed request on any page. Screenshots for the README are m
 import io
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.db import connections
@@ -72,8 +73,10 @@ class Watch:
         assert self.problems == []
 
 
-def new_page(browser, server, viewport=DESKTOP) -> tuple[Page, Watch]:
-    context = browser.new_context(viewport=viewport, base_url=server.url)
+def new_page(browser, server, viewport=DESKTOP, *, javascript=True) -> tuple[Page, Watch]:
+    context = browser.new_context(
+        viewport=viewport, base_url=server.url, java_script_enabled=javascript
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     return page, Watch(page, server.url)
@@ -85,6 +88,21 @@ def sign_in(page: Page, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Post", exact=True)).to_be_visible()
+
+
+def submit(page: Page, button, path: str, *, javascript: bool = True) -> None:
+    """Click a form's button and check how the form went: with JavaScript, an htmx request
+    answered with the partial it swaps in; without, a plain form post that redirects back
+    (every action works without JavaScript)."""
+    with page.expect_response(lambda r: r.request.method == "POST" and path in r.url) as answer:
+        button.click()
+    response = answer.value
+    if javascript:
+        assert response.request.headers.get("hx-request") == "true"
+        assert response.status == 200
+    else:
+        assert "hx-request" not in response.request.headers
+        assert response.status == 302
 
 
 def shot(page: Page, name: str) -> None:
@@ -228,6 +246,200 @@ def test_like_repost_bookmark_and_reply(browser, server):
     page.get_by_role("link", name="Bookmarks").click()
     expect(page.locator("main")).to_contain_text("Interact with me")
     watch.check()
+
+
+@pytest.mark.parametrize(*BOTH_MODES, indirect=True)
+def test_mute_from_a_profile_keeps_their_posts_out_of_the_feed_and_notifications(browser, server):
+    from follows.models import Mute
+    from follows.services import follow_create
+    from posts.services import post_create
+
+    alice = make_user("alice")
+    bob = make_user("bob", display_name="Bob")
+    in_thread(follow_create, follower=alice, followee=bob)
+    in_thread(post_create, author=bob, text="Bob before the mute")
+    page, watch = new_page(browser, server)
+    sign_in(page, "alice")
+    expect(page.locator("#posts")).to_contain_text("Bob before the mute")
+    expect(page.locator("#unread")).to_have_text("1")
+    page.goto("/u/bob/")
+    head = page.locator("#profile-head")
+    head.get_by_label("Mute for").select_option(label="1 day")
+    submit(page, head.get_by_role("button", name="Mute", exact=True), "/u/bob/do/mute/")
+    expect(head.get_by_role("button", name="Unmute")).to_be_visible()
+    mute = Mute.objects.get(muter=alice, muted=bob)
+    assert timedelta(days=1) - timedelta(minutes=1) < mute.expires_at - mute.created_at
+    assert mute.expires_at - mute.created_at <= timedelta(days=1)
+    expect(head.locator(".meta")).to_have_text(f"Muted until {mute.expires_at:%Y-%m-%d %H:%M} UTC")
+    # A mute changes nothing else: the follow stays, Bob is not told.
+    expect(head.get_by_role("button", name="Unfollow")).to_be_visible()
+    # What Bob posted leaves Alice's feed and inbox; what he posts now, mentioning her
+    # too, reaches neither (the fan-out, run here at once, skips those who mute him).
+    in_thread(post_create, author=bob, text="Bob while muted, hi @alice")
+    page.goto("/")
+    expect(page.locator("main")).not_to_contain_text("Bob before the mute")
+    expect(page.locator("main")).not_to_contain_text("Bob while muted")
+    expect(page.locator("#unread")).to_be_hidden()
+    page.get_by_role("link", name=re.compile("^Notifications")).click()
+    expect(page.locator("#groups")).to_have_text("No notifications yet.")
+    # Muting is not blocking: his profile still shows his posts.
+    page.goto("/u/bob/")
+    expect(page.locator("main")).to_contain_text("Bob while muted")
+    submit(page, head.get_by_role("button", name="Unmute"), "/u/bob/do/mute/")
+    expect(head.get_by_role("button", name="Mute", exact=True)).to_be_visible()
+    expect(head.get_by_label("Mute for")).to_have_value("")
+    expect(head).not_to_contain_text("Muted until")
+    assert not Mute.objects.filter(muter=alice).exists()
+    # Unmuted, Bob's next post reaches Alice live (posted in his browser, through the
+    # server's own fan-out); the one from the mute does not come back with it.
+    page.goto("/")
+    expect(page.locator("body")).to_have_attribute("data-socket", "open")
+    bob_page, bob_watch = new_page(browser, server)
+    sign_in(bob_page, "bob")
+    bob_page.get_by_label("What is happening?").fill("Bob after the unmute, hi @alice")
+    bob_page.get_by_role("button", name="Post", exact=True).click()
+    expect(bob_page.locator("#posts .post").first).to_contain_text("Bob after the unmute")
+    banner = page.get_by_role("button", name="1 new post")
+    expect(banner).to_be_visible()
+    banner.click()
+    expect(page.locator("#posts .post").first).to_contain_text("Bob after the unmute")
+    expect(page.locator("#posts .post")).to_have_count(1)
+    page.get_by_role("link", name=re.compile("^Notifications")).click()
+    expect(page.locator("#groups")).to_contain_text("mentioned you")
+    expect(page.locator("#groups")).to_contain_text("Bob after the unmute")
+    expect(page.locator("#groups")).not_to_contain_text("Bob while muted")
+    watch.check()
+    bob_watch.check()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_block_from_a_profile_ends_follows_both_ways_and_hides_their_posts(
+    browser, server, javascript
+):
+    from django.db.models import Q
+
+    from follows.models import Block, Follow
+    from follows.services import follow_create
+    from posts.services import post_create
+
+    alice = make_user("alice")
+    bob = make_user("bob", display_name="Bob")
+    in_thread(follow_create, follower=alice, followee=bob)
+    in_thread(follow_create, follower=bob, followee=alice)
+    post, _ = in_thread(post_create, author=bob, text="Bob on #blocking")
+    between = Q(follower=alice, followee=bob) | Q(follower=bob, followee=alice)
+    assert Follow.objects.filter(between).count() == 2
+    page, watch = new_page(browser, server, javascript=javascript)
+    sign_in(page, "alice")
+    expect(page.locator("#posts")).to_contain_text("Bob on #blocking")
+    page.goto("/u/bob/")
+    head = page.locator("#profile-head")
+    expect(head.locator(".counts")).to_have_text("1 post · 1 follower · 1 following")
+    expect(head.get_by_role("button", name="Unfollow")).to_be_visible()
+    submit(
+        page, head.get_by_role("button", name="Block"), "/u/bob/do/block/", javascript=javascript
+    )
+    expect(head.get_by_role("button", name="Unblock")).to_be_visible()
+    # The list under the head changes with it, at once.
+    posts = page.get_by_role("region", name="Posts")
+    expect(posts).to_have_text("No posts yet.")
+    # The follow is gone both ways, counts with it.
+    expect(head.get_by_role("button", name="Follow", exact=True)).to_be_visible()
+    expect(head.locator(".counts")).to_have_text("1 post · 0 followers · 0 following")
+    assert Block.objects.filter(blocker=alice, blocked=bob).exists()
+    assert not Follow.objects.filter(between).exists()
+    # Neither can follow the other while the block lasts.
+    submit(
+        page,
+        head.get_by_role("button", name="Follow", exact=True),
+        "/u/bob/do/follow/",
+        javascript=javascript,
+    )
+    expect(page.get_by_text("You cannot follow this account.")).to_be_visible()
+    assert not Follow.objects.filter(between).exists()
+    # His posts leave every view of Alice's: his profile, her feed, search, the post's page.
+    page.goto("/")
+    expect(page.locator("main")).not_to_contain_text("Bob on #blocking")
+    page.goto("/search/?q=%23blocking")
+    expect(page.locator("main")).not_to_contain_text("Bob on #blocking")
+    response = page.goto(f"/p/{post.pk}/")
+    assert response.status == 404
+    # That page's 404, and Chromium's console line about it, are expected.
+    watch.problems = [p for p in watch.problems if f"/p/{post.pk}/" not in p and "404" not in p]
+    page.goto("/u/alice/")
+    expect(page.locator("#profile-head .counts")).to_have_text(
+        "0 posts · 0 followers · 0 following"
+    )
+    # Unblocking brings his posts back where anyone sees them, and no follow.
+    page.goto("/u/bob/")
+    submit(
+        page, head.get_by_role("button", name="Unblock"), "/u/bob/do/block/", javascript=javascript
+    )
+    expect(head.get_by_role("button", name="Block")).to_be_visible()
+    expect(posts).to_contain_text("Bob on #blocking")
+    expect(head.get_by_role("button", name="Follow", exact=True)).to_be_visible()
+    assert not Block.objects.exists()
+    assert not Follow.objects.filter(between).exists()
+    page.goto("/search/?q=%23blocking")
+    expect(page.locator("main")).to_contain_text("Bob on #blocking")
+    watch.check()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_report_a_post_and_an_account_into_the_admins_queue(browser, server, javascript):
+    from accounts.models import Role
+    from moderation.models import Report
+    from posts.services import post_create
+
+    make_user("alice")
+    bob = make_user("bob")
+    make_user("root", role=Role.ADMIN)
+    post, _ = in_thread(post_create, author=bob, text="Cheap followers at example.com")
+    thanks = "Thank you. An admin will look at your report."
+    page, watch = new_page(browser, server, javascript=javascript)
+    sign_in(page, "alice")
+    expect(page.get_by_role("link", name="Report queue")).to_have_count(0)
+    page.goto(f"/p/{post.pk}/")
+    page.locator(f"#actions-{post.pk}").get_by_role("link", name="Report").click()
+    expect(page.get_by_role("heading", name="Report a post by @bob")).to_be_visible()
+    expect(page.locator("blockquote")).to_have_text("Cheap followers at example.com")
+    page.get_by_label("Reason").select_option(label="Spam")
+    page.get_by_label("Comment (optional)").fill("Selling followers.")
+    page.get_by_role("button", name="Report").click()
+    expect(page.locator(".messages")).to_have_text(thanks)
+    expect(page).to_have_url(f"{server.url}/p/{post.pk}/")
+    report = Report.objects.get(post=post)
+    assert (report.reporter.username, report.user_id, report.reason, report.comment) == (
+        "alice",
+        bob.pk,
+        "spam",
+        "Selling followers.",
+    )
+    assert (report.post_text, report.status) == (post.text, Report.Status.OPEN)
+    page.goto("/u/bob/")
+    page.locator("#profile-head").get_by_role("link", name="Report").click()
+    expect(page.get_by_role("heading", name="Report @bob")).to_be_visible()
+    page.get_by_label("Reason").select_option(label="Abuse")
+    page.get_by_role("button", name="Report").click()
+    expect(page.locator(".messages")).to_have_text(thanks)
+    expect(page).to_have_url(f"{server.url}/u/bob/")
+    report = Report.objects.get(post=None)
+    assert (report.reporter.username, report.user_id, report.reason, report.comment) == (
+        "alice",
+        bob.pk,
+        "abuse",
+        "",
+    )
+    watch.check()
+    # An admin finds both in the queue, from a link on every page.
+    admin, admin_watch = new_page(browser, server, javascript=javascript)
+    sign_in(admin, "root")
+    admin.get_by_role("link", name="Report queue").click()
+    rows = admin.locator("#result_list tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="Spam").filter(has_text="Cheap followers")).to_have_count(1)
+    expect(rows.filter(has_text="Abuse")).to_have_count(1)
+    admin_watch.check()
 
 
 def test_picture_upload_with_preview(browser, server, tmp_path):

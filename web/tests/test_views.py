@@ -177,6 +177,22 @@ def test_profile_follow_unfollow_block_mute(web, user, other):
     assert "You cannot follow this account." in response.content.decode()
 
 
+def test_block_with_htmx_reloads_the_page_whose_lists_it_changes(web, user, other):
+    from follows.models import Block
+
+    post_create(author=other, text="posted by bob")
+    for undo in ("", "1"):
+        response = web.post("/u/bob/do/block/", {"undo": undo}, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200 and response["HX-Refresh"] == "true"
+        assert Block.objects.filter(blocker=user, blocked=other).exists() is not bool(undo)
+        html = web.get("/u/bob/").content.decode()
+        assert ("posted by bob" in html) is bool(undo)
+    # An error is still shown in the head, in place.
+    response = web.post("/u/alice/do/block/", HTTP_HX_REQUEST="true")
+    assert "HX-Refresh" not in response
+    assert "You cannot block yourself." in response.content.decode()
+
+
 def test_mute_for_a_chosen_time(web, user, other):
     from datetime import timedelta
 
