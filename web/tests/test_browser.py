@@ -342,7 +342,7 @@ def test_block_from_a_profile_ends_follows_both_ways_and_hides_their_posts(
     expect(head.get_by_role("button", name="Unblock")).to_be_visible()
     # The list under the head changes with it, at once.
     posts = page.get_by_role("region", name="Posts")
-    expect(posts).to_have_text("No posts yet.")
+    expect(posts).to_have_text("You block @bob: their posts are hidden until you unblock them.")
     # The follow is gone both ways, counts with it.
     expect(head.get_by_role("button", name="Follow", exact=True)).to_be_visible()
     expect(head.locator(".counts")).to_have_text("1 post · 0 followers · 0 following")
