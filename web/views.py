@@ -293,6 +293,8 @@ _TOGGLES = {
 @require_POST
 def interact(request, pk: int, action: str):
     """Like, repost or bookmark a post, or take it back (`undo`)."""
+    if action not in _TOGGLES:
+        raise Http404("No such action.")
     create, delete = _TOGGLES[action]
     post = post_selectors.post_get(post_id=pk)
     if post is None:
@@ -394,6 +396,8 @@ def relate(request, username: str, action: str):
     (`undo`). With htmx, the answer is the profile's new head; a block also hides (an
     unblock shows) the account's posts and people in the lists below it, so its answer has
     htmx reload the page instead."""
+    if action not in _RELATIONS:
+        raise Http404("No such action.")
     create, delete = _RELATIONS[action]
     user = _profile_user(request, username)
     error, status, options = None, 200, {}

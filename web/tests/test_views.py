@@ -522,3 +522,9 @@ def test_error_pages_html_for_pages_json_for_api(web):
     assert "<h1>Not found</h1>" in response.content.decode()
     response = web.get("/api/no/such/thing/")
     assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+
+
+def test_an_unknown_action_is_not_found(web, user, other):
+    post, _ = post_create(author=other, text="act on me")
+    assert web.post(f"/p/{post.pk}/frobnicate/").status_code == 404
+    assert web.post("/u/bob/do/frobnicate/").status_code == 404
