@@ -15,6 +15,7 @@ urlpatterns = [
     path("settings/picture/", views.avatar, name="avatar"),
     path("settings/delete/", views.delete_account, name="delete"),
     path("p/<int:pk>/", views.post_detail, name="post"),
+    path("p/<int:pk>/delete/", views.delete_post, name="delete_post"),
     path("p/<int:pk>/<str:action>/", views.interact, name="interact"),
     path("u/<str:username>/", views.profile, name="profile"),
     path("u/<str:username>/followers/", views.people, {"which": "followers"}, name="followers"),

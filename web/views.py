@@ -17,11 +17,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import Resolver404, resolve, reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
@@ -322,6 +322,69 @@ def interact(request, pk: int, action: str):
 
 
 _ACTIONS_ID = re.compile(r"^((?:n\d+-)?)actions-\d+$")
+_CARD_ID = re.compile(r"^((?:n\d+-)?)post-\d+$")
+
+
+def _safe_url(request, url: str | None) -> str | None:
+    """`url` if it is on this site, else None."""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None
+
+
+def _page_of_a_deleted_post(url: str | None) -> bool:
+    """Whether `url` is a page of a post (its thread, who liked it ...) that is gone."""
+    try:
+        match = resolve(urlsplit(url or "").path)
+    except Resolver404:
+        return False
+    if match.namespace != "web" or "pk" not in match.kwargs:
+        return False
+    return post_selectors.post_get(post_id=match.kwargs["pk"]) is None
+
+
+@login_required
+def delete_post(request, pk: int):
+    """Delete a post, once confirmed: its card's button leads to a page that asks (without
+    JavaScript) or the browser asks (htmx). Only its author or an admin may (the service
+    decides). A card is replaced by a line that says it is gone; from the post's own page
+    (gone with it) the browser moves on to the author's profile."""
+    post = post_selectors.post_get(post_id=pk, viewer=request.user)
+    if post is None:
+        raise Http404("No such post.")
+    came_from = _safe_url(request, request.POST.get("next") or request.headers.get("Referer"))
+    error, status = None, 200
+    if request.method == "POST" and request.POST.get("confirm"):
+        try:
+            post_services.post_delete(post=post, actor=request.user)
+        except PermissionDenied as exc:
+            error, status = _error_text(exc), 403
+        else:
+            mine = post.author_id == request.user.pk
+            done = "Your post was deleted." if mine else "The post was deleted."
+            profile_url = reverse("web:profile", args=[post.author.username])
+            if request.htmx:
+                if _page_of_a_deleted_post(request.htmx.current_url_abs_path):
+                    messages.success(request, done)
+                    return HttpResponseClientRedirect(profile_url)
+                return render(request, "web/_deleted.html", {"done": done})
+            messages.success(request, done)
+            if came_from and not _page_of_a_deleted_post(came_from):
+                return redirect(came_from)
+            return redirect(profile_url)
+        if request.htmx:
+            [card] = cards([post], request.user)
+            target = _CARD_ID.match(request.htmx.target or "")
+            context = {"card": card, "error": error, "prefix": target.group(1) if target else ""}
+            return render(request, "web/_post.html", context)
+    elif not post_services.post_deletable(author_id=post.author_id, actor=request.user):
+        error, status = post_services.DELETE_REFUSED, 403
+    original = post.repost_of if post.repost_of_id else post
+    context = {"post": post, "original": original, "next": came_from, "error": error}
+    context["title"] = "Delete post"
+    return page(request, "web/delete.html", context, status=status)
 
 
 # --- people -------------------------------------------------------------------------------

@@ -248,6 +248,62 @@ def test_like_repost_bookmark_and_reply(browser, server):
     watch.check()
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_delete_own_posts_after_confirming(browser, server, javascript):
+    from posts.models import Post
+    from posts.services import post_create
+
+    alice = make_user("alice")
+    last, _ = in_thread(post_create, author=alice, text="Last words")
+    gone, _ = in_thread(post_create, author=alice, text="Second thoughts")
+    page, watch = new_page(browser, server, javascript=javascript)
+    sign_in(page, "alice")
+    card = page.locator(f"#post-{gone.pk}")
+    # Not at the first click: the browser asks (htmx), or a page does (no JavaScript).
+    if javascript:
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        card.get_by_role("button", name="Delete").click()
+        expect(card).to_be_visible()
+        assert asked == ["Delete this post? This cannot be undone."]
+        page.once("dialog", lambda dialog: dialog.accept())
+        submit(page, card.get_by_role("button", name="Delete"), f"/p/{gone.pk}/delete/")
+        expect(page.locator("#posts")).to_contain_text("Your post was deleted.")
+        expect(card).to_have_count(0)
+    else:
+        card.get_by_role("button", name="Delete").click()
+        expect(page.get_by_role("heading", name="Delete this post?")).to_be_visible()
+        expect(page.locator("blockquote")).to_have_text("Second thoughts")
+        page.get_by_role("link", name="Cancel").click()
+        expect(card).to_be_visible()
+        card.get_by_role("button", name="Delete").click()
+        submit(
+            page,
+            page.get_by_role("button", name="Delete post"),
+            f"/p/{gone.pk}/delete/",
+            javascript=False,
+        )
+        expect(page).to_have_url(f"{server.url}/")
+        expect(page.locator(".messages")).to_have_text("Your post was deleted.")
+        expect(card).to_have_count(0)
+    assert not Post.objects.filter(pk=gone.pk).exists()
+    expect(page.locator(f"#post-{last.pk}")).to_be_visible()
+    # From the post's own page, gone with it, to the profile.
+    page.goto(f"/p/{last.pk}/")
+    focus = page.locator(f"#post-{last.pk}")
+    if javascript:
+        page.once("dialog", lambda dialog: dialog.accept())
+        focus.get_by_role("button", name="Delete").click()
+    else:
+        focus.get_by_role("button", name="Delete").click()
+        page.get_by_role("button", name="Delete post").click()
+    expect(page).to_have_url(f"{server.url}/u/alice/")
+    expect(page.locator(".messages")).to_have_text("Your post was deleted.")
+    expect(page.get_by_role("region", name="Posts")).to_have_text("No posts yet.")
+    assert not Post.objects.filter(author=alice).exists()
+    watch.check()
+
+
 @pytest.mark.parametrize(*BOTH_MODES, indirect=True)
 def test_mute_from_a_profile_keeps_their_posts_out_of_the_feed_and_notifications(browser, server):
     from follows.models import Mute

@@ -528,3 +528,115 @@ def test_an_unknown_action_is_not_found(web, user, other):
     post, _ = post_create(author=other, text="act on me")
     assert web.post(f"/p/{post.pk}/frobnicate/").status_code == 404
     assert web.post("/u/bob/do/frobnicate/").status_code == 404
+
+
+def _delete_buttons(html: str) -> list[str]:
+    return re.findall(r'<form method="post" action="(/p/\d+/delete/)"', html)
+
+
+def test_delete_shows_on_own_posts_and_for_admins_only(web, user, other):
+    from accounts.models import Role
+
+    follow_create(follower=user, followee=other)
+    mine, _ = post_create(author=user, text="mine")
+    theirs, _ = post_create(author=other, text="theirs")
+    html = web.get("/").content.decode()
+    assert _delete_buttons(html) == [f"/p/{mine.pk}/delete/"]
+    assert 'hx-confirm="Delete this post? This cannot be undone."' in html
+    assert _delete_buttons(web.get(f"/p/{theirs.pk}/").content.decode()) == []
+    assert _delete_buttons(web.get(f"/p/{mine.pk}/").content.decode()) == [f"/p/{mine.pk}/delete/"]
+    # The controls an htmx like swaps in keep it.
+    html = web.post(f"/p/{mine.pk}/like/", HTTP_HX_REQUEST="true").content.decode()
+    assert _delete_buttons(html) == [f"/p/{mine.pk}/delete/"]
+    admin = Client()
+    admin.force_login(make_user("root", role=Role.ADMIN))
+    assert _delete_buttons(admin.get(f"/p/{theirs.pk}/").content.decode()) == [
+        f"/p/{theirs.pk}/delete/"
+    ]
+
+
+def test_delete_without_javascript_asks_first_then_goes_back(web, user, other):
+    post, _ = post_create(author=user, text="regrettable")
+    reply, _ = post_create(author=other, text="a reply stays", reply_to_id=post.pk)
+    # The card's button, without JavaScript: a page that asks, and nothing deleted yet.
+    response = web.post(f"/p/{post.pk}/delete/", HTTP_REFERER="http://testserver/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Delete this post?</h1>" in html and "<blockquote>regrettable</blockquote>" in html
+    assert '<input type="hidden" name="next" value="http://testserver/">' in html
+    assert ">Delete post</button>" in html
+    assert '<a class="button" href="http://testserver/">Cancel</a>' in html
+    assert Post.objects.filter(pk=post.pk).exists()
+    response = web.post(
+        f"/p/{post.pk}/delete/", {"confirm": "1", "next": "http://testserver/"}, follow=True
+    )
+    assert response.redirect_chain == [("http://testserver/", 302)]
+    assert "Your post was deleted." in response.content.decode()
+    assert not Post.objects.filter(pk=post.pk).exists()
+    assert Post.objects.get(pk=reply.pk).reply_to_id == post.pk
+    user.refresh_from_db()
+    assert user.posts_count == 0
+
+
+def test_deleting_from_the_posts_own_page_lands_on_the_profile(web, user):
+    post, _ = post_create(author=user, text="on its page")
+    page = web.get(f"/p/{post.pk}/delete/", HTTP_REFERER=f"http://testserver/p/{post.pk}/")
+    assert f'name="next" value="http://testserver/p/{post.pk}/"' in page.content.decode()
+    response = web.post(
+        f"/p/{post.pk}/delete/", {"confirm": "1", "next": f"http://testserver/p/{post.pk}/"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/u/alice/"
+    assert not Post.objects.filter(pk=post.pk).exists()
+    # Another site's address is never where it goes.
+    post, _ = post_create(author=user, text="again")
+    response = web.post(f"/p/{post.pk}/delete/", {"confirm": "1", "next": "https://evil.test/"})
+    assert response["Location"] == "/u/alice/"
+
+
+def test_delete_with_htmx_replaces_the_card_or_leaves_the_posts_page(web, user):
+    first, _ = post_create(author=user, text="first")
+    second, _ = post_create(author=user, text="second")
+    response = web.post(
+        f"/p/{first.pk}/delete/",
+        {"confirm": "1"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/",
+    )
+    assert response.status_code == 200
+    assert response.content.decode().strip() == (
+        '<p class="meta" role="status">Your post was deleted.</p>'
+    )
+    assert not Post.objects.filter(pk=first.pk).exists()
+    response = web.post(
+        f"/p/{second.pk}/delete/",
+        {"confirm": "1"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver/p/{second.pk}/",
+    )
+    assert response["HX-Redirect"] == "/u/alice/"
+    assert "Your post was deleted." in web.get("/u/alice/").content.decode()
+    assert not Post.objects.exists()
+
+
+def test_only_the_author_or_an_admin_may_delete_and_others_are_told_why(web, user, other):
+    from accounts.models import Role
+
+    post, _ = post_create(author=other, text="not yours")
+    refused = "Only the author or an admin may delete this post."
+    response = web.get(f"/p/{post.pk}/delete/")
+    assert response.status_code == 403 and refused in response.content.decode()
+    assert ">Delete post</button>" not in response.content.decode()
+    response = web.post(f"/p/{post.pk}/delete/", {"confirm": "1"})
+    assert response.status_code == 403 and refused in response.content.decode()
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "n7-post-1"}
+    html = web.post(f"/p/{post.pk}/delete/", {"confirm": "1"}, **headers).content.decode()
+    assert f'id="n7-post-{post.pk}"' in html
+    assert f'<span class="error" role="alert">{refused}' in html
+    assert Post.objects.filter(pk=post.pk).exists()
+    assert web.post("/p/999999/delete/", {"confirm": "1"}).status_code == 404
+    admin = Client()
+    admin.force_login(make_user("root", role=Role.ADMIN))
+    response = admin.post(f"/p/{post.pk}/delete/", {"confirm": "1"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/u/bob/"
+    assert "The post was deleted." in response.content.decode()
+    assert not Post.objects.filter(pk=post.pk).exists()
