@@ -49,6 +49,8 @@ _BY_ID_OLDEST = cursor_pagination("id", newest_first=False)
 _BY_FOLLOW = cursor_pagination("follow_id")
 _BY_BOOKMARK = cursor_pagination("bookmark_id")
 _BY_GROUP = cursor_pagination("latest_id")
+_BY_LIKE = cursor_pagination("like_id")
+_BY_REPOST = cursor_pagination("repost_id")
 
 
 class Card(NamedTuple):
@@ -318,7 +320,30 @@ def interact(request, pk: int, action: str):
     # The controls keep the id they replace (a notification group's card has its own).
     target = _ACTIONS_ID.match(request.htmx.target or "")
     context = {"card": card, "error": error, "prefix": target.group(1) if target else ""}
+    context["detail"] = bool(request.POST.get("detail"))
     return render(request, "web/_actions.html", context)
+
+
+_WHO = {
+    "likes": (post_selectors.likers_of, _BY_LIKE, "Liked by"),
+    "reposts": (post_selectors.reposters_of, _BY_REPOST, "Reposted by"),
+}
+
+
+@login_required
+def post_people(request, pk: int, which: str):
+    """Who liked or reposted a post (its original, for a repost), newest first, with the
+    API's cursors."""
+    post = post_selectors.post_get(post_id=pk, viewer=request.user)
+    if post is None:
+        raise Http404("No such post.")
+    selector, pagination, title = _WHO[which]
+    users, cursor = paginate(request, selector(post=post, viewer=request.user), pagination)
+    original = post.repost_of if post.repost_of_id else post
+    context = {"post": original, "people": users, "cursor": cursor, "which": which}
+    context["title"] = f"{title} (post by @{original.author.username})"
+    context["heading"] = title
+    return page(request, "web/post_people.html", context, partial=_more(request))
 
 
 _ACTIONS_ID = re.compile(r"^((?:n\d+-)?)actions-\d+$")

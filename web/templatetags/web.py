@@ -120,6 +120,8 @@ def _paths(prefix: str) -> dict:
         "repost": path("web:interact", 0, "repost"),
         "bookmark": path("web:interact", 0, "bookmark"),
         "delete": path("web:delete_post", 0),
+        "likes": path("web:likes", 0),
+        "reposts": path("web:reposts", 0),
         "profile": path("web:profile", "_x_"),
         "report": reverse("web:report") + "?post={}",
         "search": reverse("web:search"),
@@ -130,9 +132,15 @@ def paths() -> dict:
     return _paths(get_script_prefix())
 
 
-def _toggle(url: str, name: str, on: bool, csrf: str, count=None) -> str:
+def _toggle(url: str, name: str, on: bool, csrf: str, count=None, people=None) -> str:
+    """A toggle's form and its count; with `people` (a list's URL and what it counts), the
+    count is a link to who did it ("3 likes"), and the form asks for its answer so."""
     undo = '<input type="hidden" name="undo" value="1">' if on else ""
     number = f' <span class="n">{count}</span>' if count is not None else ""
+    if people is not None:
+        href, noun = people
+        number = f' <a class="n" href="{href}">{count} {noun}{"" if count == 1 else "s"}</a>'
+        undo += '<input type="hidden" name="detail" value="1">'
     return (
         f'<form method="post" action="{url}" hx-post="{url}" hx-target="closest .actions" '
         f'hx-swap="outerHTML"><input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
@@ -160,15 +168,21 @@ def actions_html(
     p: dict | None = None,
     prefix: str = "",
     viewer=None,
+    detail: bool = False,
 ) -> str:
     """The Reply, Like, Repost, Bookmark and Report controls of a card, and Delete for
     whom may delete the post (`viewer`: its author or an admin), with the id
-    `{prefix}actions-{id}`. Plain f-strings: every value is a number, a fixed word or
-    passed through `_e` (html.escape)."""
+    `{prefix}actions-{id}`; in `detail` (a post's own page) the counts of likes and reposts
+    link to who liked and reposted it. Plain f-strings: every value is a number, a fixed
+    word or passed through `_e` (html.escape)."""
     post, p, csrf = card.post, p or paths(), _e(csrf)
     target, pid = f"{_e(prefix)}actions-{card.row.id}", post.id
-    like = _toggle(p["like"].format(pid), "Like", card.liked, csrf, post.like_count)
-    repost = _toggle(p["repost"].format(pid), "Repost", card.reposted, csrf, post.repost_count)
+    likers = (p["likes"].format(pid), "like") if detail else None
+    reposters = (p["reposts"].format(pid), "repost") if detail else None
+    like = _toggle(p["like"].format(pid), "Like", card.liked, csrf, post.like_count, likers)
+    repost = _toggle(
+        p["repost"].format(pid), "Repost", card.reposted, csrf, post.repost_count, reposters
+    )
     bookmark = _toggle(p["bookmark"].format(pid), "Bookmark", card.bookmarked, csrf)
     delete = ""
     if viewer is not None and post_deletable(author_id=post.author_id, actor=viewer):
@@ -211,7 +225,9 @@ def _page(context) -> _Page:
     return _Page(csrf, paths(), timezone.now(), get_language(), viewer)
 
 
-def card_html(card, page: _Page, prefix: str = "", error: str | None = None) -> str:
+def card_html(
+    card, page: _Page, prefix: str = "", error: str | None = None, detail: bool = False
+) -> str:
     """A post's card (see `_paths`); every text is escaped with `_e`. Its ids start with
     `prefix`, for a page that shows the same post more than once (notification groups)."""
     row, post, p = card.row, card.post, page.paths
@@ -236,14 +252,14 @@ def card_html(card, page: _Page, prefix: str = "", error: str | None = None) -> 
         f'{created.isoformat()}" title="{created:%Y-%m-%d %H:%M:%S} UTC">'
         f"{_ago(created, page.now, page.language)}</time></a></p></header>{replying}"
         f'<p class="text">{_linked_text(post, p)}</p>'
-        f"{actions_html(card, page.csrf, error, p, prefix, page.viewer)}"
+        f"{actions_html(card, page.csrf, error, p, prefix, page.viewer, detail)}"
         "</article>"
     )
 
 
 @register.simple_tag(takes_context=True)
-def post_card(context, card, prefix: str = "", error: str | None = None) -> str:
-    return mark_safe(card_html(card, _page(context), prefix, error))  # noqa: S308
+def post_card(context, card, prefix: str = "", error: str | None = None, detail=False) -> str:
+    return mark_safe(card_html(card, _page(context), prefix, error, detail))  # noqa: S308
 
 
 @register.simple_tag(takes_context=True)
@@ -253,6 +269,6 @@ def post_cards(context, cards) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def post_actions(context, card, error=None, prefix: str = "") -> str:
+def post_actions(context, card, error=None, prefix: str = "", detail=False) -> str:
     csrf, viewer = str(context.get("csrf_token", "")), context.get("user")
-    return actions_html(card, csrf, error, prefix=prefix, viewer=viewer)
+    return actions_html(card, csrf, error, prefix=prefix, viewer=viewer, detail=detail)

@@ -640,3 +640,79 @@ def test_only_the_author_or_an_admin_may_delete_and_others_are_told_why(web, use
     assert response.redirect_chain[-1][0] == "/u/bob/"
     assert "The post was deleted." in response.content.decode()
     assert not Post.objects.filter(pk=post.pk).exists()
+
+
+def test_a_posts_page_links_its_counts_to_who_liked_and_reposted(web, user, other):
+    from posts.services import like_create, repost_create
+
+    post, _ = post_create(author=other, text="popular")
+    like_create(user=user, post=post)
+    for name in ("c1", "c2"):
+        repost_create(user=make_user(name), post=post)
+    html = web.get(f"/p/{post.pk}/").content.decode()
+    assert f'<a class="n" href="/p/{post.pk}/likes/">1 like</a>' in html
+    assert f'<a class="n" href="/p/{post.pk}/reposts/">2 reposts</a>' in html
+    # Cards elsewhere keep plain counts.
+    assert f'href="/p/{post.pk}/likes/"' not in web.get("/u/bob/").content.decode()
+    # Liking there with htmx keeps the links, with the new count.
+    html = web.post(
+        f"/p/{post.pk}/like/", {"undo": "1", "detail": "1"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert f'<a class="n" href="/p/{post.pk}/likes/">0 likes</a>' in html
+    assert '<input type="hidden" name="detail" value="1">' in html
+
+
+def test_liked_by_and_reposted_by_pages_page_with_the_api_cursors(web, user, other):
+    from follows.services import block_create
+    from posts.services import like_create, repost_create
+
+    post, _ = post_create(author=other, text="liked by many")
+    fans = [make_user(f"fan{n:02}") for n in range(25)]
+    for fan in fans:
+        like_create(user=fan, post=post)
+    repost_create(user=fans[0], post=post)
+    block_create(blocker=user, blocked=fans[24])
+    html = web.get(f"/p/{post.pk}/likes/").content.decode()
+    assert "<h1>Liked by</h1>" in html and "liked by many" in html
+    assert f'href="/p/{post.pk}/likes/" aria-current="page">Liked by</a>' in html
+    assert "@fan24" not in html, "hidden across a block"
+    assert "@fan23" in html and "@fan04" in html and "@fan03" not in html
+    cursor = re.search(r'href="\?cursor=([^"]+)"', html).group(1)
+    more = web.get(f"/p/{post.pk}/likes/?cursor={cursor}", HTTP_HX_REQUEST="true")
+    more = more.content.decode()
+    assert "@fan03" in more and "@fan00" in more and "@fan04" not in more
+    assert "<html" not in more and "Load more" not in more
+    # The same cursor as the API's next page.
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(user)
+    following = api.get(f"/api/posts/{post.pk}/likes/").json()["next"]
+    assert parse_qs(urlsplit(following).query)["cursor"] == [unquote(cursor)]
+    html = web.get(f"/p/{post.pk}/reposts/").content.decode()
+    assert "<h1>Reposted by</h1>" in html and "@fan00" in html and "@fan01" not in html
+    # A repost's page shows who liked its original.
+    repost = Post.objects.get(repost_of=post)
+    assert "@fan23" in web.get(f"/p/{repost.pk}/likes/").content.decode()
+    empty, _ = post_create(author=other, text="nobody")
+    assert "Nobody yet." in web.get(f"/p/{empty.pk}/reposts/").content.decode()
+    assert web.get("/p/999999/likes/").status_code == 404
+
+
+def test_liked_by_query_count_does_not_grow_with_people(web, user, other):
+    from posts.services import like_create, repost_create
+
+    post, _ = post_create(author=other, text="count me")
+
+    def add(n, start):
+        for i in range(start, start + n):
+            fan = make_user(f"f{i}")
+            like_create(user=fan, post=post)
+            repost_create(user=fan, post=post)
+
+    add(1, 0)
+    one = [_queries(web, f"/p/{post.pk}/{which}/") for which in ("likes", "reposts")]
+    add(29, 1)
+    assert [_queries(web, f"/p/{post.pk}/{which}/") for which in ("likes", "reposts")] == one
