@@ -20,6 +20,7 @@ urlpatterns = [
     path("p/<int:pk>/reposts/", views.post_people, {"which": "reposts"}, name="reposts"),
     path("p/<int:pk>/<str:action>/", views.interact, name="interact"),
     path("u/<str:username>/", views.profile, name="profile"),
+    path("u/<str:username>/likes/", views.profile_likes, name="likes_of"),
     path("u/<str:username>/followers/", views.people, {"which": "followers"}, name="followers"),
     path("u/<str:username>/following/", views.people, {"which": "following"}, name="following"),
     path("u/<str:username>/do/<str:action>/", views.relate, name="relate"),

@@ -444,6 +444,18 @@ def profile(request, username: str):
 
 
 @login_required
+def profile_likes(request, username: str):
+    """The posts an account liked, newest like first."""
+    user = _profile_user(request, username)
+    rows, cursor = paginate(
+        request, post_selectors.likes_by(username=user.username, viewer=request.user), _BY_LIKE
+    )
+    context = {**_profile_context(request, user), "cards": cards(rows, request.user)}
+    context.update(cursor=cursor, tab="likes")
+    return page(request, "web/profile.html", context, partial=_more(request))
+
+
+@login_required
 def people(request, username: str, which: str):
     user = _profile_user(request, username)
     selector = (

@@ -304,6 +304,59 @@ def test_delete_own_posts_after_confirming(browser, server, javascript):
     watch.check()
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_likes_tab_and_who_liked_a_post(browser, server, javascript):
+    from follows.services import follow_create
+    from posts.services import post_create
+
+    alice = make_user("alice", display_name="Alice")
+    bob = make_user("bob", display_name="Bob")
+    in_thread(follow_create, follower=alice, followee=bob)
+    post, _ = in_thread(post_create, author=bob, text="Worth a like")
+    page, watch = new_page(browser, server, javascript=javascript)
+    sign_in(page, "alice")
+    page.get_by_role("link", name="Profile").click()
+    page.get_by_role("link", name="Likes", exact=True).click()
+    expect(page.get_by_role("region", name="Likes")).to_have_text("No likes yet.")
+    page.goto("/")
+    actions = page.locator(f"#actions-{post.pk}")
+    submit(
+        page,
+        actions.get_by_role("button", name="Like"),
+        f"/p/{post.pk}/like/",
+        javascript=javascript,
+    )
+    expect(actions.get_by_role("button", name="Like")).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("link", name="Profile").click()
+    page.get_by_role("link", name="Likes", exact=True).click()
+    expect(page).to_have_url(f"{server.url}/u/alice/likes/")
+    likes = page.get_by_role("region", name="Likes")
+    expect(likes.locator(".post")).to_have_count(1)
+    expect(likes).to_contain_text("Worth a like")
+    # From the post's page, its count leads to who liked it.
+    likes.get_by_role("link", name="just now").click()
+    focus = page.locator(".focus")
+    link = focus.get_by_role("link", name="1 like", exact=True)
+    submit(
+        page,
+        focus.get_by_role("button", name="Repost"),
+        f"/p/{post.pk}/repost/",
+        javascript=javascript,
+    )
+    expect(focus.get_by_role("link", name="1 repost", exact=True)).to_be_visible()
+    link.click()
+    expect(page.get_by_role("heading", name="Liked by")).to_be_visible()
+    people = page.get_by_role("region", name="Liked by")
+    expect(people.get_by_role("link", name="Alice")).to_be_visible()
+    page.get_by_role("link", name="Reposted by").click()
+    expect(
+        page.get_by_role("region", name="Reposted by").get_by_role("link", name="Alice")
+    ).to_be_visible()
+    page.get_by_role("link", name="Post by @bob").click()
+    expect(page).to_have_url(f"{server.url}/p/{post.pk}/")
+    watch.check()
+
+
 @pytest.mark.parametrize(*BOTH_MODES, indirect=True)
 def test_mute_from_a_profile_keeps_their_posts_out_of_the_feed_and_notifications(browser, server):
     from follows.models import Mute

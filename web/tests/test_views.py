@@ -391,7 +391,8 @@ def _queries(client, path) -> int:
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/u/bob/", "/bookmarks/", "/search/?q=hello", "/notifications/"]
+    "path",
+    ["/", "/u/bob/", "/u/alice/likes/", "/bookmarks/", "/search/?q=hello", "/notifications/"],
 )
 def test_query_count_does_not_grow_with_posts(web, user, other, path):
     follow_create(follower=user, followee=other)
@@ -716,3 +717,29 @@ def test_liked_by_query_count_does_not_grow_with_people(web, user, other):
     one = [_queries(web, f"/p/{post.pk}/{which}/") for which in ("likes", "reposts")]
     add(29, 1)
     assert [_queries(web, f"/p/{post.pk}/{which}/") for which in ("likes", "reposts")] == one
+
+
+def test_likes_tab_lists_what_an_account_liked_newest_like_first(web, user, other):
+    from posts.services import like_create, like_delete
+
+    posts = [post_create(author=other, text=f"bob says {n}")[0] for n in range(23)]
+    for post in reversed(posts):  # the oldest post liked last
+        like_create(user=other, post=post)
+    like_delete(user=other, post=posts[5])
+    post_create(author=other, text="not liked")
+    html = web.get("/u/bob/likes/").content.decode()
+    assert 'href="/u/bob/likes/" aria-current="page">Likes</a>' in html
+    assert '<section aria-label="Likes">' in html
+    assert html.index("bob says 0<") < html.index("bob says 1<"), "newest like first"
+    assert "not liked" not in html and "bob says 5<" not in html
+    assert "bob says 21<" not in html
+    cursor = re.search(r'href="\?cursor=([^"]+)"', html).group(1)
+    more = web.get(f"/u/bob/likes/?cursor={cursor}", HTTP_HX_REQUEST="true").content.decode()
+    assert "bob says 21<" in more and "bob says 22<" in more and "bob says 0<" not in more
+    # The viewer's own likes show on the cards, as everywhere.
+    like_create(user=user, post=posts[0])
+    html = web.get("/u/bob/likes/").content.decode()
+    assert html.count('aria-pressed="true">Like</button>') == 1
+    make_user("carol")
+    assert "No likes yet." in web.get("/u/carol/likes/").content.decode()
+    assert web.get("/u/nobody/likes/").status_code == 404
