@@ -575,6 +575,8 @@ def search(request):
     form = forms.SearchForm(request.GET or None)
     q = form.cleaned_data["q"].strip() if form.is_valid() else ""
     context = {"form": form, "q": q, "title": f"Search: {q}" if q else "Search"}
+    if not q:
+        context["trending"] = post_selectors.trending_tags()
     if q:
         rows, cursor = paginate(request, post_selectors.post_list(viewer=request.user, q=q), _BY_ID)
         context.update(cards=cards(rows, request.user), cursor=cursor)

@@ -743,3 +743,25 @@ def test_likes_tab_lists_what_an_account_liked_newest_like_first(web, user, othe
     make_user("carol")
     assert "No likes yet." in web.get("/u/carol/likes/").content.decode()
     assert web.get("/u/nobody/likes/").status_code == 404
+
+
+def test_search_page_shows_trending_tags_linking_to_their_posts(web, user, other):
+    from django.core.cache import cache
+
+    cache.clear()
+    html = web.get("/search/").content.decode()
+    assert '<h2 id="h-trending">Trending</h2>' in html
+    assert "No tags in the last 24 hours." in html
+    cache.clear()
+    for _ in range(3):
+        post_create(author=other, text="more #Django")
+    post_create(author=other, text="#python by bob")
+    post_create(author=user, text="#python by alice")
+    html = web.get("/search/").content.decode()
+    python = '<a href="/search/?q=%23python">#python</a> <span class="meta">2 posts by 2 people'
+    django = '<a href="/search/?q=%23django">#django</a> <span class="meta">3 posts by 1 person'
+    assert python in html and django in html
+    assert html.index(python) < html.index(django), "ranked by how many accounts used it"
+    html = web.get("/search/", {"q": "#django"}).content.decode()
+    assert html.count(">more <a") == 3 and "python</a> by" not in html
+    assert "Trending" not in html
