@@ -51,6 +51,8 @@ _BY_BOOKMARK = cursor_pagination("bookmark_id")
 _BY_GROUP = cursor_pagination("latest_id")
 _BY_LIKE = cursor_pagination("like_id")
 _BY_REPOST = cursor_pagination("repost_id")
+_BY_BLOCK = cursor_pagination("block_id")
+_BY_MUTE = cursor_pagination("mute_id")
 
 
 class Card(NamedTuple):
@@ -394,7 +396,7 @@ def delete_post(request, pk: int):
                 if _page_of_a_deleted_post(request.htmx.current_url_abs_path):
                     messages.success(request, done)
                     return HttpResponseClientRedirect(profile_url)
-                return render(request, "web/_deleted.html", {"done": done})
+                return render(request, "web/_done.html", {"done": done})
             messages.success(request, done)
             if came_from and not _page_of_a_deleted_post(came_from):
                 return redirect(came_from)
@@ -685,6 +687,60 @@ def settings_page(request):
         "title": "Settings",
     }
     return page(request, "web/settings.html", context)
+
+
+class _Safety(NamedTuple):
+    title: str
+    selector: object
+    pagination: type
+    undo: object
+    done: str
+    control: str
+    empty: str
+
+
+_SAFETY = {
+    "blocked": _Safety(
+        "Blocked accounts",
+        follow_selectors.blocks_of,
+        _BY_BLOCK,
+        lambda viewer, user: follow_services.block_delete(blocker=viewer, blocked=user),
+        "You unblocked @{}.",
+        "web/_unblock.html",
+        "You block nobody.",
+    ),
+    "muted": _Safety(
+        "Muted accounts",
+        follow_selectors.mutes_of,
+        _BY_MUTE,
+        lambda viewer, user: follow_services.mute_delete(muter=viewer, muted=user),
+        "You unmuted @{}.",
+        "web/_unmute.html",
+        "You mute nobody.",
+    ),
+}
+
+
+@login_required
+def safety(request, which: str):
+    """The accounts you block, or mute (with when each mute ends), newest first, each with
+    its Unblock or Unmute: found whatever the block between you (their profile may answer
+    404 to you), as the API finds them."""
+    kind = _SAFETY[which]
+    if request.method == "POST":
+        user = account_selectors.user_active(username=request.POST.get("username", ""))
+        if user is None:
+            raise Http404("No such account.")
+        kind.undo(request.user, user)
+        done = kind.done.format(user.username)
+        if request.htmx:
+            return render(request, "web/_done.html", {"done": done})
+        messages.success(request, done)
+        return back(request, reverse(f"web:{which}"))
+    users, cursor = paginate(request, kind.selector(user=request.user), kind.pagination)
+    context = {"people": users, "cursor": cursor, "control": kind.control, "kind": kind}
+    context["title"] = kind.title
+    return page(request, "web/safety.html", context, partial=_more(request))
 
 
 @login_required

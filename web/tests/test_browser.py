@@ -494,6 +494,57 @@ def test_block_from_a_profile_ends_follows_both_ways_and_hides_their_posts(
     watch.check()
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_unblock_and_unmute_from_settings(browser, server, javascript):
+    from follows.models import Block, Mute
+    from follows.services import block_create, mute_create
+    from posts.services import post_create
+
+    alice = make_user("alice")
+    bob = make_user("bob", display_name="Bob")
+    carol = make_user("carol", display_name="Carol")
+    in_thread(post_create, author=bob, text="Bob is back")
+    in_thread(block_create, blocker=alice, blocked=bob)
+    in_thread(mute_create, muter=alice, muted=carol, duration=timedelta(days=7))
+    page, watch = new_page(browser, server, PHONE, javascript=javascript)
+    sign_in(page, "alice")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Accounts you block").click()
+    expect(page.get_by_role("heading", name="Blocked accounts")).to_be_visible()
+    blocked = page.get_by_role("region", name="Blocked accounts")
+    expect(blocked.get_by_role("link", name="Bob")).to_be_visible()
+    no_horizontal_scroll(page)
+    submit(
+        page,
+        blocked.get_by_role("button", name="Unblock @bob"),
+        "/settings/blocked/",
+        javascript=javascript,
+    )
+    if javascript:
+        expect(blocked).to_have_text("You unblocked @bob.")
+    else:
+        expect(page.locator(".messages")).to_have_text("You unblocked @bob.")
+        expect(blocked).to_have_text("You block nobody.")
+    assert not Block.objects.exists()
+    page.goto("/u/bob/")
+    expect(page.get_by_role("region", name="Posts")).to_contain_text("Bob is back")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Accounts you mute").click()
+    muted = page.get_by_role("region", name="Muted accounts")
+    mute = Mute.objects.get()
+    expect(muted).to_contain_text(f"Muted until {mute.expires_at:%Y-%m-%d %H:%M} UTC")
+    no_horizontal_scroll(page)
+    submit(
+        page,
+        muted.get_by_role("button", name="Unmute @carol"),
+        "/settings/muted/",
+        javascript=javascript,
+    )
+    expect(page.get_by_text("You unmuted @carol.")).to_be_visible()
+    assert not Mute.objects.exists()
+    watch.check()
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_report_a_post_and_an_account_into_the_admins_queue(browser, server, javascript):
     from accounts.models import Role

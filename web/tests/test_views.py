@@ -765,3 +765,80 @@ def test_search_page_shows_trending_tags_linking_to_their_posts(web, user, other
     html = web.get("/search/", {"q": "#django"}).content.decode()
     assert html.count(">more <a") == 3 and "python</a> by" not in html
     assert "Trending" not in html
+
+
+def test_settings_lists_blocks_and_mutes_with_unblock_and_unmute(web, user, other):
+    from datetime import timedelta
+
+    from follows.models import Block, Mute
+    from follows.services import block_create, mute_create
+
+    html = web.get("/settings/").content.decode()
+    assert '<a href="/settings/blocked/">Accounts you block</a>' in html
+    assert '<a href="/settings/muted/">Accounts you mute</a>' in html
+    assert "You block nobody." in web.get("/settings/blocked/").content.decode()
+    assert "You mute nobody." in web.get("/settings/muted/").content.decode()
+    carol, dave = make_user("carol"), make_user("dave")
+    block_create(blocker=user, blocked=other)
+    block_create(blocker=user, blocked=carol)
+    # Carol blocks Alice too: her profile is a 404 to Alice, but Alice can still unblock.
+    block_create(blocker=carol, blocked=user)
+    mute = mute_create(muter=user, muted=dave, duration=timedelta(days=1))[0]
+    mute_create(muter=user, muted=other)
+    block_create(blocker=other, blocked=dave)
+    html = web.get("/settings/blocked/").content.decode()
+    assert "<h1>Blocked accounts</h1>" in html
+    assert html.index("@carol") < html.index("@bob"), "newest block first"
+    assert "@dave" not in html
+    assert '<input type="hidden" name="username" value="carol">' in html
+    assert 'Unblock<span class="visually-hidden"> @carol</span></button>' in html
+    html = web.get("/settings/muted/").content.decode()
+    assert html.index("@bob") < html.index("@dave")
+    ends = f"{mute.expires_at:%Y-%m-%d %H:%M} UTC"
+    assert f'Muted until <time datetime="{mute.expires_at.isoformat()}">{ends}</time>' in html
+    assert "Muted until you unmute" in html
+    # Without JavaScript: a plain form, back to the list with a word of what it did.
+    assert web.get("/u/carol/").status_code == 404
+    response = web.post(
+        "/settings/blocked/",
+        {"username": "carol"},
+        HTTP_REFERER="http://testserver/settings/blocked/",
+        follow=True,
+    )
+    assert response.redirect_chain == [("http://testserver/settings/blocked/", 302)]
+    html = response.content.decode()
+    assert "You unblocked @carol." in html and 'value="carol"' not in html
+    assert not Block.objects.filter(blocker=user, blocked=carol).exists()
+    assert Block.objects.filter(blocker=carol, blocked=user).exists(), "hers stays"
+    # With htmx: the row becomes a line that says so.
+    response = web.post("/settings/muted/", {"username": "dave"}, HTTP_HX_REQUEST="true")
+    assert response.content.decode().strip() == (
+        '<p class="meta" role="status">You unmuted @dave.</p>'
+    )
+    assert list(Mute.objects.filter(muter=user).values_list("muted__username", flat=True)) == [
+        "bob"
+    ]
+    assert web.post("/settings/blocked/", {"username": "nobody"}).status_code == 404
+
+
+def test_block_and_mute_lists_page_with_a_constant_query_count(web, user):
+    from follows.services import block_create, mute_create
+
+    def add(n, start):
+        for i in range(start, start + n):
+            account = make_user(f"x{i:02}")
+            block_create(blocker=user, blocked=account)
+            mute_create(muter=user, muted=account)
+
+    add(1, 0)
+    one = [_queries(web, path) for path in ("/settings/blocked/", "/settings/muted/")]
+    add(24, 1)
+    assert [_queries(web, path) for path in ("/settings/blocked/", "/settings/muted/")] == one
+    html = web.get("/settings/blocked/").content.decode()
+    assert "@x24" in html and "@x05" in html and "@x04" not in html
+    cursor = re.search(r'href="\?cursor=([^"]+)"', html).group(1)
+    more = web.get(f"/settings/blocked/?cursor={cursor}", HTTP_HX_REQUEST="true")
+    more = more.content.decode()
+    assert "@x04" in more and "@x00" in more and "<html" not in more
+    assert 'Unblock<span class="visually-hidden"> @x00</span>' in more
+    assert 'action="/settings/blocked/"' in more
