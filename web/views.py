@@ -677,9 +677,15 @@ def settings_page(request):
             request.POST, instance=account_selectors.user_with_counts(user=user)
         )
         if profile_form.is_valid():
-            account_services.user_update(user=user, data=profile_form.cleaned_data)
-            messages.success(request, "Your profile was saved.")
-            return redirect("web:settings")
+            try:
+                account_services.user_update(user=user, data=profile_form.cleaned_data)
+            except ValidationError as error:
+                # A username taken since the form was checked.
+                user.refresh_from_db()
+                profile_form.add_error(None, error)
+            else:
+                messages.success(request, "Your profile was saved.")
+                return redirect("web:settings")
     context = {
         "profile_form": profile_form,
         "avatar_form": avatar_form,

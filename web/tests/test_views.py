@@ -331,7 +331,8 @@ def test_session_and_account_are_one_query_and_end_at_once(user, other):
 
 
 def test_settings_profile_picture_and_delete(web, user):
-    response = web.post("/settings/", {"display_name": "Alice A.", "bio": "hello"}, follow=True)
+    form = {"username": "alice", "email": "", "display_name": "Alice A.", "bio": "hello"}
+    response = web.post("/settings/", form, follow=True)
     assert "Your profile was saved." in response.content.decode()
     user.refresh_from_db()
     assert user.display_name == "Alice A." and user.bio == "hello"
@@ -842,3 +843,44 @@ def test_block_and_mute_lists_page_with_a_constant_query_count(web, user):
     assert "@x04" in more and "@x00" in more and "<html" not in more
     assert 'Unblock<span class="visually-hidden"> @x00</span>' in more
     assert 'action="/settings/blocked/"' in more
+
+
+def test_settings_change_username_and_email_with_the_apis_rules(web, user, other):
+    from rest_framework.test import APIClient
+
+    html = web.get("/settings/").content.decode()
+    assert '<label for="id_username">Username</label>' in html
+    assert '<label for="id_email">Email</label>' in html
+    assert 'name="username" value="alice"' in html
+    api = APIClient()
+    api.force_authenticate(user)
+    form = {"username": "alice", "email": "", "display_name": "", "bio": ""}
+    for field, value in [
+        ("username", "BOB"),
+        ("username", "admin"),
+        ("username", "al ice"),
+        ("username", ""),
+        ("email", "not an address"),
+    ]:
+        response = web.post("/settings/", {**form, field: value})
+        html = response.content.decode()
+        assert response.status_code == 200 and "Your profile was saved." not in html
+        message = re.search(rf'id="id_{field}_error" role="alert">([^<]+)<', html).group(1)
+        if value:
+            # The API says the same of the same input.
+            answer = api.patch("/api/users/me/", {field: value}, format="json").json()
+            assert [message.replace("&#x27;", "'")] == answer[field], (value, answer)
+        else:
+            assert message == "This field is required."
+    user.refresh_from_db()
+    assert (user.username, user.email) == ("alice", "")
+    # Its own name in another case is fine; the email's domain is lower-cased, as the API's.
+    form.update(username="Alice", email="Alice@EXAMPLE.com", display_name="Al")
+    response = web.post("/settings/", form, follow=True)
+    assert "Your profile was saved." in response.content.decode()
+    user.refresh_from_db()
+    assert (user.username, user.email, user.display_name) == ("Alice", "Alice@example.com", "Al")
+    form["username"] = "alice2"
+    web.post("/settings/", form)
+    assert web.get("/u/alice2/").status_code == 200
+    assert web.get("/u/Alice/").status_code == 404
