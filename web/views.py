@@ -6,7 +6,7 @@ htmx sends it, the answer is the partial the page swaps in instead."""
 import re
 from datetime import UTC, timedelta
 from typing import NamedTuple
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -37,6 +37,7 @@ from posts import selectors as post_selectors
 from posts import services as post_services
 from posts.models import Post
 from posts.selectors import PostRow
+from posts.serializers import PostFilterSerializer
 from web import forms
 from web import selectors as web_selectors
 
@@ -572,23 +573,43 @@ def report(request):
 # --- search, notifications, bookmarks -----------------------------------------------------
 
 
+_FILTERS = ("author", "from", "to")
+
+
 @login_required
 def search(request):
+    """Posts by words and `#tags`, and by account and dates as the API's filters (checked
+    by the API's own serializer), with the people whose names match; with nothing asked,
+    the trending tags."""
     form = forms.SearchForm(request.GET or None)
     q = form.cleaned_data["q"].strip() if form.is_valid() else ""
-    context = {"form": form, "q": q, "title": f"Search: {q}" if q else "Search"}
-    if not q:
-        context["trending"] = post_selectors.trending_tags()
-    if q:
-        rows, cursor = paginate(request, post_selectors.post_list(viewer=request.user, q=q), _BY_ID)
-        context.update(cards=cards(rows, request.user), cursor=cursor)
-        if "cursor" not in request.GET:
+    asked = {name: request.GET.get(name, "").strip() for name in _FILTERS}
+    filters = PostFilterSerializer(data={name: value for name, value in asked.items() if value})
+    valid = filters.is_valid()
+    errors = {} if valid else {name: " ".join(map(str, e)) for name, e in filters.errors.items()}
+    context = {"form": form, "q": q, "filters": asked, "filter_errors": errors}
+    context["title"] = f"Search: {q}" if q else "Search"
+    data = filters.validated_data if valid else {}
+    if valid and (q or data):
+        found = post_selectors.post_list(
+            viewer=request.user,
+            q=q,
+            author=data.get("author", ""),
+            date_from=data.get("from"),
+            date_to=data.get("to"),
+        )
+        rows, cursor = paginate(request, found, _BY_ID)
+        context.update(cards=cards(rows, request.user), cursor=cursor, searched=True)
+        context["query"] = urlencode({k: v for k, v in [("q", q), *asked.items()] if v})
+        if q and "cursor" not in request.GET:
             words = q.lstrip("@#")
             context["people"] = list(
                 account_selectors.visible_users(request.user)
                 .filter(Q(username__icontains=words) | Q(display_name__icontains=words))
                 .order_by("username")[:PEOPLE_MAX]
             )
+    elif valid:
+        context["trending"] = post_selectors.trending_tags()
     return page(request, "web/search.html", context, partial=_more(request))
 
 

@@ -393,7 +393,15 @@ def _queries(client, path) -> int:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/u/bob/", "/u/alice/likes/", "/bookmarks/", "/search/?q=hello", "/notifications/"],
+    [
+        "/",
+        "/u/bob/",
+        "/u/alice/likes/",
+        "/bookmarks/",
+        "/search/?q=hello",
+        "/search/?author=bob&from=2000-01-01",
+        "/notifications/",
+    ],
 )
 def test_query_count_does_not_grow_with_posts(web, user, other, path):
     follow_create(follower=user, followee=other)
@@ -884,3 +892,43 @@ def test_settings_change_username_and_email_with_the_apis_rules(web, user, other
     web.post("/settings/", form)
     assert web.get("/u/alice2/").status_code == 200
     assert web.get("/u/Alice/").status_code == 404
+
+
+def test_search_filters_by_account_and_dates_as_the_api_does(web, user, other):
+    from datetime import UTC, datetime
+
+    def post_at(author, text, day):
+        post, _ = post_create(author=author, text=text)
+        Post.objects.filter(pk=post.pk).update(created_at=datetime(2026, 11, day, 12, tzinfo=UTC))
+
+    for day in range(1, 26):
+        post_at(other, f"bob on day {day} about tea", day)
+    post_at(user, "alice on day 10 about tea", 10)
+    html = web.get("/search/").content.decode()
+    assert '<label for="id_author">By (username)</label>' in html
+    assert '<label for="id_from">From date</label>' in html
+    assert "<details>" in html, "closed until used"
+    html = web.get("/search/", {"author": "BOB", "to": "2026-11-10"}).content.decode()
+    assert "<details open>" in html and 'name="author" id="id_author" value="BOB"' in html
+    assert "bob on day 10 about tea" in html and "bob on day 11 " not in html
+    assert "alice on day" not in html and "Load more" not in html
+    html = web.get("/search/", {"q": "tea", "from": "2026-11-05"}).content.decode()
+    # 22 posts match: the newest 20 (by id, as the API pages them) first.
+    assert "bob on day 25 " in html and "bob on day 7 " in html and "bob on day 6 " not in html
+    assert "alice on day 10" in html
+    # Load more keeps the filters, with the API's cursor.
+    assert re.search(r'href="\?q=tea&amp;from=2026-11-05&amp;cursor=[^"]+"', html)
+    cursor = re.search(r'cursor=([^"]+)"', html).group(1)
+    more = web.get(
+        f"/search/?q=tea&from=2026-11-05&cursor={cursor}", HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "bob on day 6 " in more and "bob on day 5 " in more and "bob on day 4 " not in more
+    assert "<html" not in more and "Load more" not in more
+    # Errors as the API words them, next to their fields, and nothing searched.
+    html = web.get("/search/", {"from": "2026-11-20", "to": "2026-11-10"}).content.decode()
+    assert '<span class="error" id="id_from_error" role="alert">' in html
+    assert "must not be after" in html and "bob on day" not in html
+    html = web.get("/search/", {"to": "yesterday"}).content.decode()
+    assert re.search(r'id="id_to_error" role="alert">Datetime has wrong format', html)
+    response = web.get("/search/", {"author": "nobody"})
+    assert response.status_code == 200 and "No posts match." in response.content.decode()
