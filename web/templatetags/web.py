@@ -132,15 +132,22 @@ def paths() -> dict:
     return _paths(get_script_prefix())
 
 
-def _toggle(url: str, name: str, on: bool, csrf: str, count=None, people=None) -> str:
+_DETAIL = '<input type="hidden" name="detail" value="1">'
+
+
+def _toggle(
+    url: str, name: str, on: bool, csrf: str, count=None, people=None, detail: bool = False
+) -> str:
     """A toggle's form and its count; with `people` (a list's URL and what it counts), the
-    count is a link to who did it ("3 likes"), and the form asks for its answer so."""
+    count is a link to who did it ("3 likes"). In `detail`, the form asks for its answer
+    so."""
     undo = '<input type="hidden" name="undo" value="1">' if on else ""
     number = f' <span class="n">{count}</span>' if count is not None else ""
     if people is not None:
         href, noun = people
         number = f' <a class="n" href="{href}">{count} {noun}{"" if count == 1 else "s"}</a>'
-        undo += '<input type="hidden" name="detail" value="1">'
+    if detail:
+        undo += _DETAIL
     return (
         f'<form method="post" action="{url}" hx-post="{url}" hx-target="closest .actions" '
         f'hx-swap="outerHTML"><input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
@@ -179,11 +186,17 @@ def actions_html(
     target, pid = f"{_e(prefix)}actions-{card.row.id}", post.id
     likers = (p["likes"].format(pid), "like") if detail else None
     reposters = (p["reposts"].format(pid), "repost") if detail else None
-    like = _toggle(p["like"].format(pid), "Like", card.liked, csrf, post.like_count, likers)
+    like = _toggle(p["like"].format(pid), "Like", card.liked, csrf, post.like_count, likers, detail)
     repost = _toggle(
-        p["repost"].format(pid), "Repost", card.reposted, csrf, post.repost_count, reposters
+        p["repost"].format(pid),
+        "Repost",
+        card.reposted,
+        csrf,
+        post.repost_count,
+        reposters,
+        detail,
     )
-    bookmark = _toggle(p["bookmark"].format(pid), "Bookmark", card.bookmarked, csrf)
+    bookmark = _toggle(p["bookmark"].format(pid), "Bookmark", card.bookmarked, csrf, detail=detail)
     delete = ""
     if viewer is not None and post_deletable(author_id=post.author_id, actor=viewer):
         delete = _delete(p["delete"].format(pid), csrf)

@@ -234,11 +234,15 @@ def test_like_repost_bookmark_and_reply(browser, server):
     actions = page.locator(f"#actions-{post.pk}")
     actions.get_by_role("button", name="Like").click()
     expect(actions.get_by_role("button", name="Like")).to_have_attribute("aria-pressed", "true")
-    expect(actions.locator(".n").nth(1)).to_have_text("1")
+    # On the post's own page the count links to who liked it.
+    expect(actions.get_by_role("link", name="1 like", exact=True)).to_have_attribute(
+        "href", f"/p/{post.pk}/likes/"
+    )
     actions.get_by_role("button", name="Repost").click()
     expect(actions.get_by_role("button", name="Repost")).to_have_attribute("aria-pressed", "true")
     actions.get_by_role("button", name="Bookmark").click()
     expect(actions.get_by_role("button", name="Bookmark")).to_have_attribute("aria-pressed", "true")
+    expect(actions.get_by_role("link", name="1 repost", exact=True)).to_be_visible()
     page.get_by_label("Your reply").fill("A reply from Alice")
     page.get_by_role("button", name="Reply").click()
     expect(page.locator("#replies")).to_contain_text("A reply from Alice")

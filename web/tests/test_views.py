@@ -662,6 +662,8 @@ def test_a_posts_page_links_its_counts_to_who_liked_and_reposted(web, user, othe
     html = web.get(f"/p/{post.pk}/").content.decode()
     assert f'<a class="n" href="/p/{post.pk}/likes/">1 like</a>' in html
     assert f'<a class="n" href="/p/{post.pk}/reposts/">2 reposts</a>' in html
+    # Each of its three toggles asks for its answer so.
+    assert html.count('<input type="hidden" name="detail" value="1">') == 3
     # Cards elsewhere keep plain counts.
     assert f'href="/p/{post.pk}/likes/"' not in web.get("/u/bob/").content.decode()
     # Liking there with htmx keeps the links, with the new count.
@@ -670,6 +672,12 @@ def test_a_posts_page_links_its_counts_to_who_liked_and_reposted(web, user, othe
     ).content.decode()
     assert f'<a class="n" href="/p/{post.pk}/likes/">0 likes</a>' in html
     assert '<input type="hidden" name="detail" value="1">' in html
+    html = web.post(
+        f"/p/{post.pk}/bookmark/", {"detail": "1"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert f'<a class="n" href="/p/{post.pk}/reposts/">2 reposts</a>' in html
+    html = web.post(f"/p/{post.pk}/bookmark/", HTTP_HX_REQUEST="true").content.decode()
+    assert f'href="/p/{post.pk}/reposts/"' not in html, "a card elsewhere stays plain"
 
 
 def test_liked_by_and_reposted_by_pages_page_with_the_api_cursors(web, user, other):
