@@ -20,6 +20,12 @@ def user_profile(*, username: str, viewer: User | None = None) -> User | None:
     return visible_users(viewer).by_username(username).first()
 
 
+def user_active(*, username: str) -> User | None:
+    """The active account with that username (any case), whoever asks: the other end of a
+    follow, block or mute, which a block between the two does not hide."""
+    return User.objects.active_by_username(username).first()
+
+
 def user_with_counts(*, user: User) -> User:
     """The account as stored now (its counts may have changed since `user` was read)."""
     return User.objects.get(pk=user.pk)

@@ -8,7 +8,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.selectors import user_with_counts
+from accounts.selectors import user_active, user_with_counts
 from accounts.serializers import UserPublicSerializer
 from accounts.views import UserScopedListView
 from common.pagination import cursor_pagination
@@ -71,7 +71,7 @@ class FollowingView(UserScopedListView):
 
 
 def _target(username: str) -> User:
-    user = User.objects.active_by_username(username).first()
+    user = user_active(username=username)
     if user is None:
         raise Http404
     return user

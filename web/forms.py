@@ -6,9 +6,11 @@ import uuid
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
+from rest_framework import serializers
 
 from accounts import services as account_services
 from accounts.models import RESERVED_USERNAMES, User
+from accounts.serializers import validate_username_available
 from moderation.models import Report
 
 
@@ -72,11 +74,27 @@ class ComposeForm(forms.Form):
 
 
 class ProfileForm(forms.ModelForm):
+    """What `PATCH /api/users/me/` changes, with the same rules: a username in ASCII that
+    nobody else has in any case and that is not reserved, an email address or none."""
+
     class Meta:
         model = User
-        fields = ("display_name", "bio")
-        labels = {"display_name": "Display name", "bio": "Bio"}
-        widgets = {"bio": forms.Textarea(attrs={"rows": 3})}
+        fields = ("username", "email", "display_name", "bio")
+        labels = {"username": "Username", "email": "Email", "display_name": "Display name"}
+        labels["bio"] = "Bio"
+        widgets = {
+            "username": forms.TextInput(attrs={"autocomplete": "username"}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "bio": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        try:
+            validate_username_available(username, instance=self.instance)
+        except serializers.ValidationError as error:
+            raise forms.ValidationError(list(error.detail)) from None
+        return username
 
 
 class AvatarForm(forms.Form):

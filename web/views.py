@@ -6,7 +6,7 @@ htmx sends it, the answer is the partial the page swaps in instead."""
 import re
 from datetime import UTC, timedelta
 from typing import NamedTuple
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,11 +17,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import Resolver404, resolve, reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
@@ -37,6 +37,7 @@ from posts import selectors as post_selectors
 from posts import services as post_services
 from posts.models import Post
 from posts.selectors import PostRow
+from posts.serializers import PostFilterSerializer
 from web import forms
 from web import selectors as web_selectors
 
@@ -49,6 +50,10 @@ _BY_ID_OLDEST = cursor_pagination("id", newest_first=False)
 _BY_FOLLOW = cursor_pagination("follow_id")
 _BY_BOOKMARK = cursor_pagination("bookmark_id")
 _BY_GROUP = cursor_pagination("latest_id")
+_BY_LIKE = cursor_pagination("like_id")
+_BY_REPOST = cursor_pagination("repost_id")
+_BY_BLOCK = cursor_pagination("block_id")
+_BY_MUTE = cursor_pagination("mute_id")
 
 
 class Card(NamedTuple):
@@ -293,6 +298,8 @@ _TOGGLES = {
 @require_POST
 def interact(request, pk: int, action: str):
     """Like, repost or bookmark a post, or take it back (`undo`)."""
+    if action not in _TOGGLES:
+        raise Http404("No such action.")
     create, delete = _TOGGLES[action]
     post = post_selectors.post_get(post_id=pk)
     if post is None:
@@ -316,10 +323,96 @@ def interact(request, pk: int, action: str):
     # The controls keep the id they replace (a notification group's card has its own).
     target = _ACTIONS_ID.match(request.htmx.target or "")
     context = {"card": card, "error": error, "prefix": target.group(1) if target else ""}
+    context["detail"] = bool(request.POST.get("detail"))
     return render(request, "web/_actions.html", context)
 
 
+_WHO = {
+    "likes": (post_selectors.likers_of, _BY_LIKE, "Liked by"),
+    "reposts": (post_selectors.reposters_of, _BY_REPOST, "Reposted by"),
+}
+
+
+@login_required
+def post_people(request, pk: int, which: str):
+    """Who liked or reposted a post (its original, for a repost), newest first, with the
+    API's cursors."""
+    post = post_selectors.post_get(post_id=pk, viewer=request.user)
+    if post is None:
+        raise Http404("No such post.")
+    selector, pagination, title = _WHO[which]
+    users, cursor = paginate(request, selector(post=post, viewer=request.user), pagination)
+    original = post.repost_of if post.repost_of_id else post
+    context = {"post": original, "people": users, "cursor": cursor, "which": which}
+    context["title"] = f"{title} (post by @{original.author.username})"
+    context["heading"] = title
+    return page(request, "web/post_people.html", context, partial=_more(request))
+
+
 _ACTIONS_ID = re.compile(r"^((?:n\d+-)?)actions-\d+$")
+_CARD_ID = re.compile(r"^((?:n\d+-)?)post-\d+$")
+
+
+def _safe_url(request, url: str | None) -> str | None:
+    """`url` if it is on this site, else None."""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None
+
+
+def _page_of_a_deleted_post(url: str | None) -> bool:
+    """Whether `url` is a page of a post (its thread, who liked it ...) that is gone."""
+    try:
+        match = resolve(urlsplit(url or "").path)
+    except Resolver404:
+        return False
+    if match.namespace != "web" or "pk" not in match.kwargs:
+        return False
+    return post_selectors.post_get(post_id=match.kwargs["pk"]) is None
+
+
+@login_required
+def delete_post(request, pk: int):
+    """Delete a post, once confirmed: its card's button leads to a page that asks (without
+    JavaScript) or the browser asks (htmx). Only its author or an admin may (the service
+    decides). A card is replaced by a line that says it is gone; from the post's own page
+    (gone with it) the browser moves on to the author's profile."""
+    post = post_selectors.post_get(post_id=pk, viewer=request.user)
+    if post is None:
+        raise Http404("No such post.")
+    came_from = _safe_url(request, request.POST.get("next") or request.headers.get("Referer"))
+    error, status = None, 200
+    if request.method == "POST" and request.POST.get("confirm"):
+        try:
+            post_services.post_delete(post=post, actor=request.user)
+        except PermissionDenied as exc:
+            error, status = _error_text(exc), 403
+        else:
+            mine = post.author_id == request.user.pk
+            done = "Your post was deleted." if mine else "The post was deleted."
+            profile_url = reverse("web:profile", args=[post.author.username])
+            if request.htmx:
+                if _page_of_a_deleted_post(request.htmx.current_url_abs_path):
+                    messages.success(request, done)
+                    return HttpResponseClientRedirect(profile_url)
+                return render(request, "web/_done.html", {"done": done})
+            messages.success(request, done)
+            if came_from and not _page_of_a_deleted_post(came_from):
+                return redirect(came_from)
+            return redirect(profile_url)
+        if request.htmx:
+            [card] = cards([post], request.user)
+            target = _CARD_ID.match(request.htmx.target or "")
+            context = {"card": card, "error": error, "prefix": target.group(1) if target else ""}
+            return render(request, "web/_post.html", context)
+    elif not post_services.post_deletable(author_id=post.author_id, actor=request.user):
+        error, status = post_services.DELETE_REFUSED, 403
+    original = post.repost_of if post.repost_of_id else post
+    context = {"post": post, "original": original, "next": came_from, "error": error}
+    context["title"] = "Delete post"
+    return page(request, "web/delete.html", context, status=status)
 
 
 # --- people -------------------------------------------------------------------------------
@@ -350,6 +443,18 @@ def profile(request, username: str):
     )
     context = {**_profile_context(request, user), "cards": cards(rows, request.user)}
     context.update(cursor=cursor, tab="posts")
+    return page(request, "web/profile.html", context, partial=_more(request))
+
+
+@login_required
+def profile_likes(request, username: str):
+    """The posts an account liked, newest like first."""
+    user = _profile_user(request, username)
+    rows, cursor = paginate(
+        request, post_selectors.likes_by(username=user.username, viewer=request.user), _BY_LIKE
+    )
+    context = {**_profile_context(request, user), "cards": cards(rows, request.user)}
+    context.update(cursor=cursor, tab="likes")
     return page(request, "web/profile.html", context, partial=_more(request))
 
 
@@ -394,6 +499,8 @@ def relate(request, username: str, action: str):
     (`undo`). With htmx, the answer is the profile's new head; a block also hides (an
     unblock shows) the account's posts and people in the lists below it, so its answer has
     htmx reload the page instead."""
+    if action not in _RELATIONS:
+        raise Http404("No such action.")
     create, delete = _RELATIONS[action]
     user = _profile_user(request, username)
     error, status, options = None, 200, {}
@@ -466,21 +573,43 @@ def report(request):
 # --- search, notifications, bookmarks -----------------------------------------------------
 
 
+_FILTERS = ("author", "from", "to")
+
+
 @login_required
 def search(request):
+    """Posts by words and `#tags`, and by account and dates as the API's filters (checked
+    by the API's own serializer), with the people whose names match; with nothing asked,
+    the trending tags."""
     form = forms.SearchForm(request.GET or None)
     q = form.cleaned_data["q"].strip() if form.is_valid() else ""
-    context = {"form": form, "q": q, "title": f"Search: {q}" if q else "Search"}
-    if q:
-        rows, cursor = paginate(request, post_selectors.post_list(viewer=request.user, q=q), _BY_ID)
-        context.update(cards=cards(rows, request.user), cursor=cursor)
-        if "cursor" not in request.GET:
+    asked = {name: request.GET.get(name, "").strip() for name in _FILTERS}
+    filters = PostFilterSerializer(data={name: value for name, value in asked.items() if value})
+    valid = filters.is_valid()
+    errors = {} if valid else {name: " ".join(map(str, e)) for name, e in filters.errors.items()}
+    context = {"form": form, "q": q, "filters": asked, "filter_errors": errors}
+    context["title"] = f"Search: {q}" if q else "Search"
+    data = filters.validated_data if valid else {}
+    if valid and (q or data):
+        found = post_selectors.post_list(
+            viewer=request.user,
+            q=q,
+            author=data.get("author", ""),
+            date_from=data.get("from"),
+            date_to=data.get("to"),
+        )
+        rows, cursor = paginate(request, found, _BY_ID)
+        context.update(cards=cards(rows, request.user), cursor=cursor, searched=True)
+        context["query"] = urlencode({k: v for k, v in [("q", q), *asked.items()] if v})
+        if q and "cursor" not in request.GET:
             words = q.lstrip("@#")
             context["people"] = list(
                 account_selectors.visible_users(request.user)
                 .filter(Q(username__icontains=words) | Q(display_name__icontains=words))
                 .order_by("username")[:PEOPLE_MAX]
             )
+    elif valid:
+        context["trending"] = post_selectors.trending_tags()
     return page(request, "web/search.html", context, partial=_more(request))
 
 
@@ -569,9 +698,15 @@ def settings_page(request):
             request.POST, instance=account_selectors.user_with_counts(user=user)
         )
         if profile_form.is_valid():
-            account_services.user_update(user=user, data=profile_form.cleaned_data)
-            messages.success(request, "Your profile was saved.")
-            return redirect("web:settings")
+            try:
+                account_services.user_update(user=user, data=profile_form.cleaned_data)
+            except ValidationError as error:
+                # A username taken since the form was checked.
+                user.refresh_from_db()
+                profile_form.add_error(None, error)
+            else:
+                messages.success(request, "Your profile was saved.")
+                return redirect("web:settings")
     context = {
         "profile_form": profile_form,
         "avatar_form": avatar_form,
@@ -579,6 +714,60 @@ def settings_page(request):
         "title": "Settings",
     }
     return page(request, "web/settings.html", context)
+
+
+class _Safety(NamedTuple):
+    title: str
+    selector: object
+    pagination: type
+    undo: object
+    done: str
+    control: str
+    empty: str
+
+
+_SAFETY = {
+    "blocked": _Safety(
+        "Blocked accounts",
+        follow_selectors.blocks_of,
+        _BY_BLOCK,
+        lambda viewer, user: follow_services.block_delete(blocker=viewer, blocked=user),
+        "You unblocked @{}.",
+        "web/_unblock.html",
+        "You block nobody.",
+    ),
+    "muted": _Safety(
+        "Muted accounts",
+        follow_selectors.mutes_of,
+        _BY_MUTE,
+        lambda viewer, user: follow_services.mute_delete(muter=viewer, muted=user),
+        "You unmuted @{}.",
+        "web/_unmute.html",
+        "You mute nobody.",
+    ),
+}
+
+
+@login_required
+def safety(request, which: str):
+    """The accounts you block, or mute (with when each mute ends), newest first, each with
+    its Unblock or Unmute: found whatever the block between you (their profile may answer
+    404 to you), as the API finds them."""
+    kind = _SAFETY[which]
+    if request.method == "POST":
+        user = account_selectors.user_active(username=request.POST.get("username", ""))
+        if user is None:
+            raise Http404("No such account.")
+        kind.undo(request.user, user)
+        done = kind.done.format(user.username)
+        if request.htmx:
+            return render(request, "web/_done.html", {"done": done})
+        messages.success(request, done)
+        return back(request, reverse(f"web:{which}"))
+    users, cursor = paginate(request, kind.selector(user=request.user), kind.pagination)
+    context = {"people": users, "cursor": cursor, "control": kind.control, "kind": kind}
+    context["title"] = kind.title
+    return page(request, "web/safety.html", context, partial=_more(request))
 
 
 @login_required

@@ -20,6 +20,7 @@ from posts.models import Hashtag, Post, PostHashtag, TimelineEntry
 logger = logging.getLogger(__name__)
 
 REPLY_TO_GONE = "The post you reply to does not exist or was deleted."
+DELETE_REFUSED = "Only the author or an admin may delete this post."
 
 
 def post_create(
@@ -154,12 +155,17 @@ def post_publish(*, post_id: int) -> bool:
     return True
 
 
+def post_deletable(*, author_id: int, actor: User) -> bool:
+    """Whether `actor` may delete a post by `author_id`: its author or an admin."""
+    return author_id == actor.pk or actor.is_staff
+
+
 def post_delete(*, post: Post, actor: User) -> None:
     """Delete a post (its author or an admin): it and its reposts leave every timeline, their
     notifications go, the counts that included them shrink, and subscribers get
     `post.deleted`. Its replies stay."""
-    if post.author_id != actor.pk and not actor.is_staff:
-        raise PermissionDenied("Only the author or an admin may delete this post.")
+    if not post_deletable(author_id=post.author_id, actor=actor):
+        raise PermissionDenied(DELETE_REFUSED)
     posts_delete(post_ids=[post.pk])
     logger.info("post deleted", extra={"post_id": post.pk, "user_id": actor.pk})
 

@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import get_language
 
+from posts.services import post_deletable
 from posts.text import _HASHTAG, _MENTION
 
 register = template.Library()
@@ -118,6 +119,9 @@ def _paths(prefix: str) -> dict:
         "like": path("web:interact", 0, "like"),
         "repost": path("web:interact", 0, "repost"),
         "bookmark": path("web:interact", 0, "bookmark"),
+        "delete": path("web:delete_post", 0),
+        "likes": path("web:likes", 0),
+        "reposts": path("web:reposts", 0),
         "profile": path("web:profile", "_x_"),
         "report": reverse("web:report") + "?post={}",
         "search": reverse("web:search"),
@@ -128,9 +132,22 @@ def paths() -> dict:
     return _paths(get_script_prefix())
 
 
-def _toggle(url: str, name: str, on: bool, csrf: str, count=None) -> str:
+_DETAIL = '<input type="hidden" name="detail" value="1">'
+
+
+def _toggle(
+    url: str, name: str, on: bool, csrf: str, count=None, people=None, detail: bool = False
+) -> str:
+    """A toggle's form and its count; with `people` (a list's URL and what it counts), the
+    count is a link to who did it ("3 likes"). In `detail`, the form asks for its answer
+    so."""
     undo = '<input type="hidden" name="undo" value="1">' if on else ""
     number = f' <span class="n">{count}</span>' if count is not None else ""
+    if people is not None:
+        href, noun = people
+        number = f' <a class="n" href="{href}">{count} {noun}{"" if count == 1 else "s"}</a>'
+    if detail:
+        undo += _DETAIL
     return (
         f'<form method="post" action="{url}" hx-post="{url}" hx-target="closest .actions" '
         f'hx-swap="outerHTML"><input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
@@ -139,23 +156,56 @@ def _toggle(url: str, name: str, on: bool, csrf: str, count=None) -> str:
     )
 
 
+def _delete(url: str, csrf: str) -> str:
+    # Without JavaScript the button leads to a page that asks to confirm; with htmx the
+    # browser asks, and the answer replaces the card.
+    return (
+        f'<form method="post" action="{url}" hx-post="{url}" hx-target="closest article" '
+        'hx-swap="outerHTML" hx-confirm="Delete this post? This cannot be undone." '
+        """hx-vals='{"confirm": "1"}' hx-disabled-elt="find button">"""
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
+        '<button type="submit" class="action subtle">Delete</button></form>'
+    )
+
+
 def actions_html(
-    card, csrf: str, error: str | None = None, p: dict | None = None, prefix: str = ""
+    card,
+    csrf: str,
+    error: str | None = None,
+    p: dict | None = None,
+    prefix: str = "",
+    viewer=None,
+    detail: bool = False,
 ) -> str:
-    """The Reply, Like, Repost, Bookmark and Report controls of a card, with the id
-    `{prefix}actions-{id}`. Plain f-strings: every value is a number, a fixed word or
-    passed through `_e` (html.escape)."""
+    """The Reply, Like, Repost, Bookmark and Report controls of a card, and Delete for
+    whom may delete the post (`viewer`: its author or an admin), with the id
+    `{prefix}actions-{id}`; in `detail` (a post's own page) the counts of likes and reposts
+    link to who liked and reposted it. Plain f-strings: every value is a number, a fixed
+    word or passed through `_e` (html.escape)."""
     post, p, csrf = card.post, p or paths(), _e(csrf)
     target, pid = f"{_e(prefix)}actions-{card.row.id}", post.id
-    like = _toggle(p["like"].format(pid), "Like", card.liked, csrf, post.like_count)
-    repost = _toggle(p["repost"].format(pid), "Repost", card.reposted, csrf, post.repost_count)
-    bookmark = _toggle(p["bookmark"].format(pid), "Bookmark", card.bookmarked, csrf)
+    likers = (p["likes"].format(pid), "like") if detail else None
+    reposters = (p["reposts"].format(pid), "repost") if detail else None
+    like = _toggle(p["like"].format(pid), "Like", card.liked, csrf, post.like_count, likers, detail)
+    repost = _toggle(
+        p["repost"].format(pid),
+        "Repost",
+        card.reposted,
+        csrf,
+        post.repost_count,
+        reposters,
+        detail,
+    )
+    bookmark = _toggle(p["bookmark"].format(pid), "Bookmark", card.bookmarked, csrf, detail=detail)
+    delete = ""
+    if viewer is not None and post_deletable(author_id=post.author_id, actor=viewer):
+        delete = _delete(p["delete"].format(pid), csrf)
     alert = f' <span class="error" role="alert">{_e(error)}</span>' if error else ""
     return mark_safe(  # noqa: S308 - built from escaped values
         f'<div class="actions" id="{target}"><a href="{p["post"].format(pid)}#compose-reply" '
         f'class="action">Reply</a> <span class="n">{post.reply_count}</span>{like}{repost}'
         f'{bookmark}<a class="action subtle" href="{p["report"].format(pid)}">Report</a>'
-        f"{alert}</div>"
+        f"{delete}{alert}</div>"
     )
 
 
@@ -180,13 +230,17 @@ class _Page(NamedTuple):
     paths: dict
     now: datetime
     language: str
+    viewer: object
 
 
 def _page(context) -> _Page:
-    return _Page(str(context.get("csrf_token", "")), paths(), timezone.now(), get_language())
+    csrf, viewer = str(context.get("csrf_token", "")), context.get("user")
+    return _Page(csrf, paths(), timezone.now(), get_language(), viewer)
 
 
-def card_html(card, page: _Page, prefix: str = "") -> str:
+def card_html(
+    card, page: _Page, prefix: str = "", error: str | None = None, detail: bool = False
+) -> str:
     """A post's card (see `_paths`); every text is escaped with `_e`. Its ids start with
     `prefix`, for a page that shows the same post more than once (notification groups)."""
     row, post, p = card.row, card.post, page.paths
@@ -211,14 +265,14 @@ def card_html(card, page: _Page, prefix: str = "") -> str:
         f'{created.isoformat()}" title="{created:%Y-%m-%d %H:%M:%S} UTC">'
         f"{_ago(created, page.now, page.language)}</time></a></p></header>{replying}"
         f'<p class="text">{_linked_text(post, p)}</p>'
-        f"{actions_html(card, page.csrf, p=p, prefix=prefix)}"
+        f"{actions_html(card, page.csrf, error, p, prefix, page.viewer, detail)}"
         "</article>"
     )
 
 
 @register.simple_tag(takes_context=True)
-def post_card(context, card, prefix: str = "") -> str:
-    return mark_safe(card_html(card, _page(context), prefix))  # noqa: S308
+def post_card(context, card, prefix: str = "", error: str | None = None, detail=False) -> str:
+    return mark_safe(card_html(card, _page(context), prefix, error, detail))  # noqa: S308
 
 
 @register.simple_tag(takes_context=True)
@@ -228,5 +282,6 @@ def post_cards(context, cards) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def post_actions(context, card, error=None, prefix: str = "") -> str:
-    return actions_html(card, str(context.get("csrf_token", "")), error, prefix=prefix)
+def post_actions(context, card, error=None, prefix: str = "", detail=False) -> str:
+    csrf, viewer = str(context.get("csrf_token", "")), context.get("user")
+    return actions_html(card, csrf, error, prefix=prefix, viewer=viewer, detail=detail)

@@ -234,17 +234,130 @@ def test_like_repost_bookmark_and_reply(browser, server):
     actions = page.locator(f"#actions-{post.pk}")
     actions.get_by_role("button", name="Like").click()
     expect(actions.get_by_role("button", name="Like")).to_have_attribute("aria-pressed", "true")
-    expect(actions.locator(".n").nth(1)).to_have_text("1")
+    # On the post's own page the count links to who liked it.
+    expect(actions.get_by_role("link", name="1 like", exact=True)).to_have_attribute(
+        "href", f"/p/{post.pk}/likes/"
+    )
     actions.get_by_role("button", name="Repost").click()
     expect(actions.get_by_role("button", name="Repost")).to_have_attribute("aria-pressed", "true")
     actions.get_by_role("button", name="Bookmark").click()
     expect(actions.get_by_role("button", name="Bookmark")).to_have_attribute("aria-pressed", "true")
+    expect(actions.get_by_role("link", name="1 repost", exact=True)).to_be_visible()
     page.get_by_label("Your reply").fill("A reply from Alice")
     page.get_by_role("button", name="Reply").click()
     expect(page.locator("#replies")).to_contain_text("A reply from Alice")
     shot(page, "post")
     page.get_by_role("link", name="Bookmarks").click()
     expect(page.locator("main")).to_contain_text("Interact with me")
+    watch.check()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_delete_own_posts_after_confirming(browser, server, javascript):
+    from posts.models import Post
+    from posts.services import post_create
+
+    alice = make_user("alice")
+    last, _ = in_thread(post_create, author=alice, text="Last words")
+    gone, _ = in_thread(post_create, author=alice, text="Second thoughts")
+    page, watch = new_page(browser, server, javascript=javascript)
+    sign_in(page, "alice")
+    card = page.locator(f"#post-{gone.pk}")
+    # Not at the first click: the browser asks (htmx), or a page does (no JavaScript).
+    if javascript:
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        card.get_by_role("button", name="Delete").click()
+        expect(card).to_be_visible()
+        assert asked == ["Delete this post? This cannot be undone."]
+        page.once("dialog", lambda dialog: dialog.accept())
+        submit(page, card.get_by_role("button", name="Delete"), f"/p/{gone.pk}/delete/")
+        expect(page.locator("#posts")).to_contain_text("Your post was deleted.")
+        expect(card).to_have_count(0)
+    else:
+        card.get_by_role("button", name="Delete").click()
+        expect(page.get_by_role("heading", name="Delete this post?")).to_be_visible()
+        expect(page.locator("blockquote")).to_have_text("Second thoughts")
+        page.get_by_role("link", name="Cancel").click()
+        expect(card).to_be_visible()
+        card.get_by_role("button", name="Delete").click()
+        submit(
+            page,
+            page.get_by_role("button", name="Delete post"),
+            f"/p/{gone.pk}/delete/",
+            javascript=False,
+        )
+        expect(page).to_have_url(f"{server.url}/")
+        expect(page.locator(".messages")).to_have_text("Your post was deleted.")
+        expect(card).to_have_count(0)
+    assert not Post.objects.filter(pk=gone.pk).exists()
+    expect(page.locator(f"#post-{last.pk}")).to_be_visible()
+    # From the post's own page, gone with it, to the profile.
+    page.goto(f"/p/{last.pk}/")
+    focus = page.locator(f"#post-{last.pk}")
+    if javascript:
+        page.once("dialog", lambda dialog: dialog.accept())
+        focus.get_by_role("button", name="Delete").click()
+    else:
+        focus.get_by_role("button", name="Delete").click()
+        page.get_by_role("button", name="Delete post").click()
+    expect(page).to_have_url(f"{server.url}/u/alice/")
+    expect(page.locator(".messages")).to_have_text("Your post was deleted.")
+    expect(page.get_by_role("region", name="Posts")).to_have_text("No posts yet.")
+    assert not Post.objects.filter(author=alice).exists()
+    watch.check()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_likes_tab_and_who_liked_a_post(browser, server, javascript):
+    from follows.services import follow_create
+    from posts.services import post_create
+
+    alice = make_user("alice", display_name="Alice")
+    bob = make_user("bob", display_name="Bob")
+    in_thread(follow_create, follower=alice, followee=bob)
+    post, _ = in_thread(post_create, author=bob, text="Worth a like")
+    page, watch = new_page(browser, server, javascript=javascript)
+    sign_in(page, "alice")
+    page.get_by_role("link", name="Profile").click()
+    page.get_by_role("link", name="Likes", exact=True).click()
+    expect(page.get_by_role("region", name="Likes")).to_have_text("No likes yet.")
+    page.goto("/")
+    actions = page.locator(f"#actions-{post.pk}")
+    submit(
+        page,
+        actions.get_by_role("button", name="Like"),
+        f"/p/{post.pk}/like/",
+        javascript=javascript,
+    )
+    expect(actions.get_by_role("button", name="Like")).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("link", name="Profile").click()
+    page.get_by_role("link", name="Likes", exact=True).click()
+    expect(page).to_have_url(f"{server.url}/u/alice/likes/")
+    likes = page.get_by_role("region", name="Likes")
+    expect(likes.locator(".post")).to_have_count(1)
+    expect(likes).to_contain_text("Worth a like")
+    # From the post's page, its count leads to who liked it.
+    likes.get_by_role("link", name="just now").click()
+    focus = page.locator(".focus")
+    link = focus.get_by_role("link", name="1 like", exact=True)
+    submit(
+        page,
+        focus.get_by_role("button", name="Repost"),
+        f"/p/{post.pk}/repost/",
+        javascript=javascript,
+    )
+    expect(focus.get_by_role("link", name="1 repost", exact=True)).to_be_visible()
+    link.click()
+    expect(page.get_by_role("heading", name="Liked by")).to_be_visible()
+    people = page.get_by_role("region", name="Liked by")
+    expect(people.get_by_role("link", name="Alice")).to_be_visible()
+    page.get_by_role("link", name="Reposted by").click()
+    expect(
+        page.get_by_role("region", name="Reposted by").get_by_role("link", name="Alice")
+    ).to_be_visible()
+    page.get_by_role("link", name="Post by @bob").click()
+    expect(page).to_have_url(f"{server.url}/p/{post.pk}/")
     watch.check()
 
 
@@ -382,6 +495,57 @@ def test_block_from_a_profile_ends_follows_both_ways_and_hides_their_posts(
     assert not Follow.objects.filter(between).exists()
     page.goto("/search/?q=%23blocking")
     expect(page.locator("main")).to_contain_text("Bob on #blocking")
+    watch.check()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_unblock_and_unmute_from_settings(browser, server, javascript):
+    from follows.models import Block, Mute
+    from follows.services import block_create, mute_create
+    from posts.services import post_create
+
+    alice = make_user("alice")
+    bob = make_user("bob", display_name="Bob")
+    carol = make_user("carol", display_name="Carol")
+    in_thread(post_create, author=bob, text="Bob is back")
+    in_thread(block_create, blocker=alice, blocked=bob)
+    in_thread(mute_create, muter=alice, muted=carol, duration=timedelta(days=7))
+    page, watch = new_page(browser, server, PHONE, javascript=javascript)
+    sign_in(page, "alice")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Accounts you block").click()
+    expect(page.get_by_role("heading", name="Blocked accounts")).to_be_visible()
+    blocked = page.get_by_role("region", name="Blocked accounts")
+    expect(blocked.get_by_role("link", name="Bob")).to_be_visible()
+    no_horizontal_scroll(page)
+    submit(
+        page,
+        blocked.get_by_role("button", name="Unblock @bob"),
+        "/settings/blocked/",
+        javascript=javascript,
+    )
+    if javascript:
+        expect(blocked).to_have_text("You unblocked @bob.")
+    else:
+        expect(page.locator(".messages")).to_have_text("You unblocked @bob.")
+        expect(blocked).to_have_text("You block nobody.")
+    assert not Block.objects.exists()
+    page.goto("/u/bob/")
+    expect(page.get_by_role("region", name="Posts")).to_contain_text("Bob is back")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Accounts you mute").click()
+    muted = page.get_by_role("region", name="Muted accounts")
+    mute = Mute.objects.get()
+    expect(muted).to_contain_text(f"Muted until {mute.expires_at:%Y-%m-%d %H:%M} UTC")
+    no_horizontal_scroll(page)
+    submit(
+        page,
+        muted.get_by_role("button", name="Unmute @carol"),
+        "/settings/muted/",
+        javascript=javascript,
+    )
+    expect(page.get_by_text("You unmuted @carol.")).to_be_visible()
+    assert not Mute.objects.exists()
     watch.check()
 
 

@@ -331,7 +331,8 @@ def test_session_and_account_are_one_query_and_end_at_once(user, other):
 
 
 def test_settings_profile_picture_and_delete(web, user):
-    response = web.post("/settings/", {"display_name": "Alice A.", "bio": "hello"}, follow=True)
+    form = {"username": "alice", "email": "", "display_name": "Alice A.", "bio": "hello"}
+    response = web.post("/settings/", form, follow=True)
     assert "Your profile was saved." in response.content.decode()
     user.refresh_from_db()
     assert user.display_name == "Alice A." and user.bio == "hello"
@@ -391,7 +392,16 @@ def _queries(client, path) -> int:
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/u/bob/", "/bookmarks/", "/search/?q=hello", "/notifications/"]
+    "path",
+    [
+        "/",
+        "/u/bob/",
+        "/u/alice/likes/",
+        "/bookmarks/",
+        "/search/?q=hello",
+        "/search/?author=bob&from=2000-01-01",
+        "/notifications/",
+    ],
 )
 def test_query_count_does_not_grow_with_posts(web, user, other, path):
     follow_create(follower=user, followee=other)
@@ -522,3 +532,411 @@ def test_error_pages_html_for_pages_json_for_api(web):
     assert "<h1>Not found</h1>" in response.content.decode()
     response = web.get("/api/no/such/thing/")
     assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+
+
+def test_an_unknown_action_is_not_found(web, user, other):
+    post, _ = post_create(author=other, text="act on me")
+    assert web.post(f"/p/{post.pk}/frobnicate/").status_code == 404
+    assert web.post("/u/bob/do/frobnicate/").status_code == 404
+
+
+def _delete_buttons(html: str) -> list[str]:
+    return re.findall(r'<form method="post" action="(/p/\d+/delete/)"', html)
+
+
+def test_delete_shows_on_own_posts_and_for_admins_only(web, user, other):
+    from accounts.models import Role
+
+    follow_create(follower=user, followee=other)
+    mine, _ = post_create(author=user, text="mine")
+    theirs, _ = post_create(author=other, text="theirs")
+    html = web.get("/").content.decode()
+    assert _delete_buttons(html) == [f"/p/{mine.pk}/delete/"]
+    assert 'hx-confirm="Delete this post? This cannot be undone."' in html
+    assert _delete_buttons(web.get(f"/p/{theirs.pk}/").content.decode()) == []
+    assert _delete_buttons(web.get(f"/p/{mine.pk}/").content.decode()) == [f"/p/{mine.pk}/delete/"]
+    # The controls an htmx like swaps in keep it.
+    html = web.post(f"/p/{mine.pk}/like/", HTTP_HX_REQUEST="true").content.decode()
+    assert _delete_buttons(html) == [f"/p/{mine.pk}/delete/"]
+    admin = Client()
+    admin.force_login(make_user("root", role=Role.ADMIN))
+    assert _delete_buttons(admin.get(f"/p/{theirs.pk}/").content.decode()) == [
+        f"/p/{theirs.pk}/delete/"
+    ]
+
+
+def test_delete_without_javascript_asks_first_then_goes_back(web, user, other):
+    post, _ = post_create(author=user, text="regrettable")
+    reply, _ = post_create(author=other, text="a reply stays", reply_to_id=post.pk)
+    # The card's button, without JavaScript: a page that asks, and nothing deleted yet.
+    response = web.post(f"/p/{post.pk}/delete/", HTTP_REFERER="http://testserver/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Delete this post?</h1>" in html and "<blockquote>regrettable</blockquote>" in html
+    assert '<input type="hidden" name="next" value="http://testserver/">' in html
+    assert ">Delete post</button>" in html
+    assert '<a class="button" href="http://testserver/">Cancel</a>' in html
+    assert Post.objects.filter(pk=post.pk).exists()
+    response = web.post(
+        f"/p/{post.pk}/delete/", {"confirm": "1", "next": "http://testserver/"}, follow=True
+    )
+    assert response.redirect_chain == [("http://testserver/", 302)]
+    assert "Your post was deleted." in response.content.decode()
+    assert not Post.objects.filter(pk=post.pk).exists()
+    assert Post.objects.get(pk=reply.pk).reply_to_id == post.pk
+    user.refresh_from_db()
+    assert user.posts_count == 0
+
+
+def test_deleting_from_the_posts_own_page_lands_on_the_profile(web, user):
+    post, _ = post_create(author=user, text="on its page")
+    page = web.get(f"/p/{post.pk}/delete/", HTTP_REFERER=f"http://testserver/p/{post.pk}/")
+    assert f'name="next" value="http://testserver/p/{post.pk}/"' in page.content.decode()
+    response = web.post(
+        f"/p/{post.pk}/delete/", {"confirm": "1", "next": f"http://testserver/p/{post.pk}/"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/u/alice/"
+    assert not Post.objects.filter(pk=post.pk).exists()
+    # Another site's address is never where it goes.
+    post, _ = post_create(author=user, text="again")
+    response = web.post(f"/p/{post.pk}/delete/", {"confirm": "1", "next": "https://evil.test/"})
+    assert response["Location"] == "/u/alice/"
+
+
+def test_delete_with_htmx_replaces_the_card_or_leaves_the_posts_page(web, user):
+    first, _ = post_create(author=user, text="first")
+    second, _ = post_create(author=user, text="second")
+    response = web.post(
+        f"/p/{first.pk}/delete/",
+        {"confirm": "1"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/",
+    )
+    assert response.status_code == 200
+    assert response.content.decode().strip() == (
+        '<p class="meta" role="status">Your post was deleted.</p>'
+    )
+    assert not Post.objects.filter(pk=first.pk).exists()
+    response = web.post(
+        f"/p/{second.pk}/delete/",
+        {"confirm": "1"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver/p/{second.pk}/",
+    )
+    assert response["HX-Redirect"] == "/u/alice/"
+    assert "Your post was deleted." in web.get("/u/alice/").content.decode()
+    assert not Post.objects.exists()
+
+
+def test_only_the_author_or_an_admin_may_delete_and_others_are_told_why(web, user, other):
+    from accounts.models import Role
+
+    post, _ = post_create(author=other, text="not yours")
+    refused = "Only the author or an admin may delete this post."
+    response = web.get(f"/p/{post.pk}/delete/")
+    assert response.status_code == 403 and refused in response.content.decode()
+    assert ">Delete post</button>" not in response.content.decode()
+    response = web.post(f"/p/{post.pk}/delete/", {"confirm": "1"})
+    assert response.status_code == 403 and refused in response.content.decode()
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "n7-post-1"}
+    html = web.post(f"/p/{post.pk}/delete/", {"confirm": "1"}, **headers).content.decode()
+    assert f'id="n7-post-{post.pk}"' in html
+    assert f'<span class="error" role="alert">{refused}' in html
+    assert Post.objects.filter(pk=post.pk).exists()
+    assert web.post("/p/999999/delete/", {"confirm": "1"}).status_code == 404
+    admin = Client()
+    admin.force_login(make_user("root", role=Role.ADMIN))
+    response = admin.post(f"/p/{post.pk}/delete/", {"confirm": "1"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/u/bob/"
+    assert "The post was deleted." in response.content.decode()
+    assert not Post.objects.filter(pk=post.pk).exists()
+
+
+def test_a_posts_page_links_its_counts_to_who_liked_and_reposted(web, user, other):
+    from posts.services import like_create, repost_create
+
+    post, _ = post_create(author=other, text="popular")
+    like_create(user=user, post=post)
+    for name in ("c1", "c2"):
+        repost_create(user=make_user(name), post=post)
+    html = web.get(f"/p/{post.pk}/").content.decode()
+    assert f'<a class="n" href="/p/{post.pk}/likes/">1 like</a>' in html
+    assert f'<a class="n" href="/p/{post.pk}/reposts/">2 reposts</a>' in html
+    # Each of its three toggles asks for its answer so.
+    assert html.count('<input type="hidden" name="detail" value="1">') == 3
+    # Cards elsewhere keep plain counts.
+    assert f'href="/p/{post.pk}/likes/"' not in web.get("/u/bob/").content.decode()
+    # Liking there with htmx keeps the links, with the new count.
+    html = web.post(
+        f"/p/{post.pk}/like/", {"undo": "1", "detail": "1"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert f'<a class="n" href="/p/{post.pk}/likes/">0 likes</a>' in html
+    assert '<input type="hidden" name="detail" value="1">' in html
+    html = web.post(
+        f"/p/{post.pk}/bookmark/", {"detail": "1"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert f'<a class="n" href="/p/{post.pk}/reposts/">2 reposts</a>' in html
+    html = web.post(f"/p/{post.pk}/bookmark/", HTTP_HX_REQUEST="true").content.decode()
+    assert f'href="/p/{post.pk}/reposts/"' not in html, "a card elsewhere stays plain"
+
+
+def test_liked_by_and_reposted_by_pages_page_with_the_api_cursors(web, user, other):
+    from follows.services import block_create
+    from posts.services import like_create, repost_create
+
+    post, _ = post_create(author=other, text="liked by many")
+    fans = [make_user(f"fan{n:02}") for n in range(25)]
+    for fan in fans:
+        like_create(user=fan, post=post)
+    repost_create(user=fans[0], post=post)
+    block_create(blocker=user, blocked=fans[24])
+    html = web.get(f"/p/{post.pk}/likes/").content.decode()
+    assert "<h1>Liked by</h1>" in html and "liked by many" in html
+    assert f'href="/p/{post.pk}/likes/" aria-current="page">Liked by</a>' in html
+    assert "@fan24" not in html, "hidden across a block"
+    assert "@fan23" in html and "@fan04" in html and "@fan03" not in html
+    cursor = re.search(r'href="\?cursor=([^"]+)"', html).group(1)
+    more = web.get(f"/p/{post.pk}/likes/?cursor={cursor}", HTTP_HX_REQUEST="true")
+    more = more.content.decode()
+    assert "@fan03" in more and "@fan00" in more and "@fan04" not in more
+    assert "<html" not in more and "Load more" not in more
+    # The same cursor as the API's next page.
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(user)
+    following = api.get(f"/api/posts/{post.pk}/likes/").json()["next"]
+    assert parse_qs(urlsplit(following).query)["cursor"] == [unquote(cursor)]
+    html = web.get(f"/p/{post.pk}/reposts/").content.decode()
+    assert "<h1>Reposted by</h1>" in html and "@fan00" in html and "@fan01" not in html
+    # A repost's page shows who liked its original.
+    repost = Post.objects.get(repost_of=post)
+    assert "@fan23" in web.get(f"/p/{repost.pk}/likes/").content.decode()
+    empty, _ = post_create(author=other, text="nobody")
+    assert "Nobody yet." in web.get(f"/p/{empty.pk}/reposts/").content.decode()
+    assert web.get("/p/999999/likes/").status_code == 404
+
+
+def test_liked_by_query_count_does_not_grow_with_people(web, user, other):
+    from posts.services import like_create, repost_create
+
+    post, _ = post_create(author=other, text="count me")
+
+    def add(n, start):
+        for i in range(start, start + n):
+            fan = make_user(f"f{i}")
+            like_create(user=fan, post=post)
+            repost_create(user=fan, post=post)
+
+    add(1, 0)
+    one = [_queries(web, f"/p/{post.pk}/{which}/") for which in ("likes", "reposts")]
+    add(29, 1)
+    assert [_queries(web, f"/p/{post.pk}/{which}/") for which in ("likes", "reposts")] == one
+
+
+def test_likes_tab_lists_what_an_account_liked_newest_like_first(web, user, other):
+    from posts.services import like_create, like_delete
+
+    posts = [post_create(author=other, text=f"bob says {n}")[0] for n in range(23)]
+    for post in reversed(posts):  # the oldest post liked last
+        like_create(user=other, post=post)
+    like_delete(user=other, post=posts[5])
+    post_create(author=other, text="not liked")
+    html = web.get("/u/bob/likes/").content.decode()
+    assert 'href="/u/bob/likes/" aria-current="page">Likes</a>' in html
+    assert '<section aria-label="Likes">' in html
+    assert html.index("bob says 0<") < html.index("bob says 1<"), "newest like first"
+    assert "not liked" not in html and "bob says 5<" not in html
+    assert "bob says 21<" not in html
+    cursor = re.search(r'href="\?cursor=([^"]+)"', html).group(1)
+    more = web.get(f"/u/bob/likes/?cursor={cursor}", HTTP_HX_REQUEST="true").content.decode()
+    assert "bob says 21<" in more and "bob says 22<" in more and "bob says 0<" not in more
+    # The viewer's own likes show on the cards, as everywhere.
+    like_create(user=user, post=posts[0])
+    html = web.get("/u/bob/likes/").content.decode()
+    assert html.count('aria-pressed="true">Like</button>') == 1
+    make_user("carol")
+    assert "No likes yet." in web.get("/u/carol/likes/").content.decode()
+    assert web.get("/u/nobody/likes/").status_code == 404
+
+
+def test_search_page_shows_trending_tags_linking_to_their_posts(web, user, other):
+    from django.core.cache import cache
+
+    cache.clear()
+    html = web.get("/search/").content.decode()
+    assert '<h2 id="h-trending">Trending</h2>' in html
+    assert "No tags in the last 24 hours." in html
+    cache.clear()
+    for _ in range(3):
+        post_create(author=other, text="more #Django")
+    post_create(author=other, text="#python by bob")
+    post_create(author=user, text="#python by alice")
+    html = web.get("/search/").content.decode()
+    python = '<a href="/search/?q=%23python">#python</a> <span class="meta">2 posts by 2 people'
+    django = '<a href="/search/?q=%23django">#django</a> <span class="meta">3 posts by 1 person'
+    assert python in html and django in html
+    assert html.index(python) < html.index(django), "ranked by how many accounts used it"
+    html = web.get("/search/", {"q": "#django"}).content.decode()
+    assert html.count(">more <a") == 3 and "python</a> by" not in html
+    assert "Trending" not in html
+
+
+def test_settings_lists_blocks_and_mutes_with_unblock_and_unmute(web, user, other):
+    from datetime import timedelta
+
+    from follows.models import Block, Mute
+    from follows.services import block_create, mute_create
+
+    html = web.get("/settings/").content.decode()
+    assert '<a href="/settings/blocked/">Accounts you block</a>' in html
+    assert '<a href="/settings/muted/">Accounts you mute</a>' in html
+    assert "You block nobody." in web.get("/settings/blocked/").content.decode()
+    assert "You mute nobody." in web.get("/settings/muted/").content.decode()
+    carol, dave = make_user("carol"), make_user("dave")
+    block_create(blocker=user, blocked=other)
+    block_create(blocker=user, blocked=carol)
+    # Carol blocks Alice too: her profile is a 404 to Alice, but Alice can still unblock.
+    block_create(blocker=carol, blocked=user)
+    mute = mute_create(muter=user, muted=dave, duration=timedelta(days=1))[0]
+    mute_create(muter=user, muted=other)
+    block_create(blocker=other, blocked=dave)
+    html = web.get("/settings/blocked/").content.decode()
+    assert "<h1>Blocked accounts</h1>" in html
+    assert html.index("@carol") < html.index("@bob"), "newest block first"
+    assert "@dave" not in html
+    assert '<input type="hidden" name="username" value="carol">' in html
+    assert 'Unblock<span class="visually-hidden"> @carol</span></button>' in html
+    html = web.get("/settings/muted/").content.decode()
+    assert html.index("@bob") < html.index("@dave")
+    ends = f"{mute.expires_at:%Y-%m-%d %H:%M} UTC"
+    assert f'Muted until <time datetime="{mute.expires_at.isoformat()}">{ends}</time>' in html
+    assert "Muted until you unmute" in html
+    # Without JavaScript: a plain form, back to the list with a word of what it did.
+    assert web.get("/u/carol/").status_code == 404
+    response = web.post(
+        "/settings/blocked/",
+        {"username": "carol"},
+        HTTP_REFERER="http://testserver/settings/blocked/",
+        follow=True,
+    )
+    assert response.redirect_chain == [("http://testserver/settings/blocked/", 302)]
+    html = response.content.decode()
+    assert "You unblocked @carol." in html and 'value="carol"' not in html
+    assert not Block.objects.filter(blocker=user, blocked=carol).exists()
+    assert Block.objects.filter(blocker=carol, blocked=user).exists(), "hers stays"
+    # With htmx: the row becomes a line that says so.
+    response = web.post("/settings/muted/", {"username": "dave"}, HTTP_HX_REQUEST="true")
+    assert response.content.decode().strip() == (
+        '<p class="meta" role="status">You unmuted @dave.</p>'
+    )
+    assert list(Mute.objects.filter(muter=user).values_list("muted__username", flat=True)) == [
+        "bob"
+    ]
+    assert web.post("/settings/blocked/", {"username": "nobody"}).status_code == 404
+
+
+def test_block_and_mute_lists_page_with_a_constant_query_count(web, user):
+    from follows.services import block_create, mute_create
+
+    def add(n, start):
+        for i in range(start, start + n):
+            account = make_user(f"x{i:02}")
+            block_create(blocker=user, blocked=account)
+            mute_create(muter=user, muted=account)
+
+    add(1, 0)
+    one = [_queries(web, path) for path in ("/settings/blocked/", "/settings/muted/")]
+    add(24, 1)
+    assert [_queries(web, path) for path in ("/settings/blocked/", "/settings/muted/")] == one
+    html = web.get("/settings/blocked/").content.decode()
+    assert "@x24" in html and "@x05" in html and "@x04" not in html
+    cursor = re.search(r'href="\?cursor=([^"]+)"', html).group(1)
+    more = web.get(f"/settings/blocked/?cursor={cursor}", HTTP_HX_REQUEST="true")
+    more = more.content.decode()
+    assert "@x04" in more and "@x00" in more and "<html" not in more
+    assert 'Unblock<span class="visually-hidden"> @x00</span>' in more
+    assert 'action="/settings/blocked/"' in more
+
+
+def test_settings_change_username_and_email_with_the_apis_rules(web, user, other):
+    from rest_framework.test import APIClient
+
+    html = web.get("/settings/").content.decode()
+    assert '<label for="id_username">Username</label>' in html
+    assert '<label for="id_email">Email</label>' in html
+    assert 'name="username" value="alice"' in html
+    api = APIClient()
+    api.force_authenticate(user)
+    form = {"username": "alice", "email": "", "display_name": "", "bio": ""}
+    for field, value in [
+        ("username", "BOB"),
+        ("username", "admin"),
+        ("username", "al ice"),
+        ("username", ""),
+        ("email", "not an address"),
+    ]:
+        response = web.post("/settings/", {**form, field: value})
+        html = response.content.decode()
+        assert response.status_code == 200 and "Your profile was saved." not in html
+        message = re.search(rf'id="id_{field}_error" role="alert">([^<]+)<', html).group(1)
+        if value:
+            # The API says the same of the same input.
+            answer = api.patch("/api/users/me/", {field: value}, format="json").json()
+            assert [message.replace("&#x27;", "'")] == answer[field], (value, answer)
+        else:
+            assert message == "This field is required."
+    user.refresh_from_db()
+    assert (user.username, user.email) == ("alice", "")
+    # Its own name in another case is fine; the email's domain is lower-cased, as the API's.
+    form.update(username="Alice", email="Alice@EXAMPLE.com", display_name="Al")
+    response = web.post("/settings/", form, follow=True)
+    assert "Your profile was saved." in response.content.decode()
+    user.refresh_from_db()
+    assert (user.username, user.email, user.display_name) == ("Alice", "Alice@example.com", "Al")
+    form["username"] = "alice2"
+    web.post("/settings/", form)
+    assert web.get("/u/alice2/").status_code == 200
+    assert web.get("/u/Alice/").status_code == 404
+
+
+def test_search_filters_by_account_and_dates_as_the_api_does(web, user, other):
+    from datetime import UTC, datetime
+
+    def post_at(author, text, day):
+        post, _ = post_create(author=author, text=text)
+        Post.objects.filter(pk=post.pk).update(created_at=datetime(2026, 11, day, 12, tzinfo=UTC))
+
+    for day in range(1, 26):
+        post_at(other, f"bob on day {day} about tea", day)
+    post_at(user, "alice on day 10 about tea", 10)
+    html = web.get("/search/").content.decode()
+    assert '<label for="id_author">By (username)</label>' in html
+    assert '<label for="id_from">From date</label>' in html
+    assert "<details>" in html, "closed until used"
+    html = web.get("/search/", {"author": "BOB", "to": "2026-11-10"}).content.decode()
+    assert "<details open>" in html and 'name="author" id="id_author" value="BOB"' in html
+    assert "bob on day 10 about tea" in html and "bob on day 11 " not in html
+    assert "alice on day" not in html and "Load more" not in html
+    html = web.get("/search/", {"q": "tea", "from": "2026-11-05"}).content.decode()
+    # 22 posts match: the newest 20 (by id, as the API pages them) first.
+    assert "bob on day 25 " in html and "bob on day 7 " in html and "bob on day 6 " not in html
+    assert "alice on day 10" in html
+    # Load more keeps the filters, with the API's cursor.
+    assert re.search(r'href="\?q=tea&amp;from=2026-11-05&amp;cursor=[^"]+"', html)
+    cursor = re.search(r'cursor=([^"]+)"', html).group(1)
+    more = web.get(
+        f"/search/?q=tea&from=2026-11-05&cursor={cursor}", HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "bob on day 6 " in more and "bob on day 5 " in more and "bob on day 4 " not in more
+    assert "<html" not in more and "Load more" not in more
+    # Errors as the API words them, next to their fields, and nothing searched.
+    html = web.get("/search/", {"from": "2026-11-20", "to": "2026-11-10"}).content.decode()
+    assert '<span class="error" id="id_from_error" role="alert">' in html
+    assert "must not be after" in html and "bob on day" not in html
+    html = web.get("/search/", {"to": "yesterday"}).content.decode()
+    assert re.search(r'id="id_to_error" role="alert">Datetime has wrong format', html)
+    response = web.get("/search/", {"author": "nobody"})
+    assert response.status_code == 200 and "No posts match." in response.content.decode()
