@@ -53,9 +53,15 @@ class Watch:
             lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"),
         )
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        # A request the browser cancels itself (ERR_ABORTED: the page navigated away while
+        # its favicon or a stylesheet was still loading) did not fail; a server's failure
+        # shows as a status (below) or a network error (refused, reset, empty response).
         page.on(
             "requestfailed",
-            lambda r: self.problems.append(f"failed: {r.url} {r.failure}"),
+            lambda r: (
+                r.failure != "net::ERR_ABORTED"
+                and self.problems.append(f"failed: {r.url} {r.failure}")
+            ),
         )
         page.on(
             "response",
