@@ -128,14 +128,47 @@ def paths() -> dict:
     return _paths(get_script_prefix())
 
 
-def _toggle(url: str, name: str, on: bool, csrf: str, count=None) -> str:
+def _toggle(url: str, name: str, on: bool, count=None) -> tuple[str, str]:
+    """A Like, Repost or Bookmark form, in two parts: before and after its CSRF token."""
     undo = '<input type="hidden" name="undo" value="1">' if on else ""
     number = f' <span class="n">{count}</span>' if count is not None else ""
     return (
         f'<form method="post" action="{url}" hx-post="{url}" hx-target="closest .actions" '
-        f'hx-swap="outerHTML"><input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
-        f'{undo}<button type="submit" class="action" aria-pressed="{"true" if on else "false"}">'
-        f"{name}</button>{number}</form>"
+        'hx-swap="outerHTML"><input type="hidden" name="csrfmiddlewaretoken" value="',
+        f'">{undo}<button type="submit" class="action" aria-pressed="{"true" if on else "false"}">'
+        f"{name}</button>{number}</form>",
+    )
+
+
+# Keyed by every value the controls show except the CSRF token, the one part that changes
+# from one request to the next: the result is the HTML in the pieces between which the
+# token goes (building the three forms of each of a page's 20 cards anew was a third of the
+# cards' cost; docs/benchmarks.md, "Web client").
+@functools.lru_cache(maxsize=4096)
+def _actions(
+    row_id: int,
+    post_id: int,
+    counts: tuple[int, int, int],
+    flags: tuple[bool, bool, bool],
+    prefix: str,
+    p_post: str,
+    p_like: str,
+    p_repost: str,
+    p_bookmark: str,
+    p_report: str,
+) -> tuple[str, ...]:
+    replies, likes, reposts = counts
+    liked, reposted, bookmarked = flags
+    like = _toggle(p_like.format(post_id), "Like", liked, likes)
+    repost = _toggle(p_repost.format(post_id), "Repost", reposted, reposts)
+    bookmark = _toggle(p_bookmark.format(post_id), "Bookmark", bookmarked)
+    return (
+        f'<div class="actions" id="{_e(prefix)}actions-{row_id}"><a href="'
+        f'{p_post.format(post_id)}#compose-reply" class="action">Reply</a> <span class="n">'
+        f"{replies}</span>{like[0]}",
+        like[1] + repost[0],
+        repost[1] + bookmark[0],
+        f'{bookmark[1]}<a class="action subtle" href="{p_report.format(post_id)}">Report</a>',
     )
 
 
@@ -145,18 +178,21 @@ def actions_html(
     """The Reply, Like, Repost, Bookmark and Report controls of a card, with the id
     `{prefix}actions-{id}`. Plain f-strings: every value is a number, a fixed word or
     passed through `_e` (html.escape)."""
-    post, p, csrf = card.post, p or paths(), _e(csrf)
-    target, pid = f"{_e(prefix)}actions-{card.row.id}", post.id
-    like = _toggle(p["like"].format(pid), "Like", card.liked, csrf, post.like_count)
-    repost = _toggle(p["repost"].format(pid), "Repost", card.reposted, csrf, post.repost_count)
-    bookmark = _toggle(p["bookmark"].format(pid), "Bookmark", card.bookmarked, csrf)
-    alert = f' <span class="error" role="alert">{_e(error)}</span>' if error else ""
-    return mark_safe(  # noqa: S308 - built from escaped values
-        f'<div class="actions" id="{target}"><a href="{p["post"].format(pid)}#compose-reply" '
-        f'class="action">Reply</a> <span class="n">{post.reply_count}</span>{like}{repost}'
-        f'{bookmark}<a class="action subtle" href="{p["report"].format(pid)}">Report</a>'
-        f"{alert}</div>"
+    post, p = card.post, p or paths()
+    pieces = _actions(
+        card.row.id,
+        post.id,
+        (post.reply_count, post.like_count, post.repost_count),
+        (card.liked, card.reposted, card.bookmarked),
+        prefix,
+        p["post"],
+        p["like"],
+        p["repost"],
+        p["bookmark"],
+        p["report"],
     )
+    alert = f' <span class="error" role="alert">{_e(error)}</span>' if error else ""
+    return mark_safe(_e(csrf).join(pieces) + f"{alert}</div>")  # noqa: S308 - escaped values
 
 
 @functools.lru_cache(maxsize=4096)
@@ -203,12 +239,15 @@ def card_html(card, page: _Page, prefix: str = "") -> str:
             f"@{_e(post.reply_to_username)}</a></p>"
         )
     created = post.created_at
+    # The title is the ISO form's date and time of day ("%Y-%m-%d %H:%M:%S", which
+    # strftime took twice as long as isoformat to write).
+    iso = created.isoformat()
     return (
         f'<article class="post" id="{_e(prefix)}post-{row.id}" data-id="{row.id}">{reposted_by}'
         "<header>"
         f"{_author(post.username, post.display_name, media_url(post.avatar), p['profile'])} · "
         f'<a class="time" href="{p["post"].format(post.id)}"><time datetime="'
-        f'{created.isoformat()}" title="{created:%Y-%m-%d %H:%M:%S} UTC">'
+        f'{iso}" title="{iso[:10]} {iso[11:19]} UTC">'
         f"{_ago(created, page.now, page.language)}</time></a></p></header>{replying}"
         f'<p class="text">{_linked_text(post, p)}</p>'
         f"{actions_html(card, page.csrf, p=p, prefix=prefix)}"
