@@ -172,14 +172,9 @@ def _actions(
     )
 
 
-def actions_html(
-    card, csrf: str, error: str | None = None, p: dict | None = None, prefix: str = ""
-) -> str:
-    """The Reply, Like, Repost, Bookmark and Report controls of a card, with the id
-    `{prefix}actions-{id}`. Plain f-strings: every value is a number, a fixed word or
-    passed through `_e` (html.escape)."""
-    post, p = card.post, p or paths()
-    pieces = _actions(
+def _actions_pieces(card, p: dict, prefix: str) -> tuple[str, ...]:
+    post = card.post
+    return _actions(
         card.row.id,
         post.id,
         (post.reply_count, post.like_count, post.repost_count),
@@ -191,6 +186,15 @@ def actions_html(
         p["bookmark"],
         p["report"],
     )
+
+
+def actions_html(
+    card, csrf: str, error: str | None = None, p: dict | None = None, prefix: str = ""
+) -> str:
+    """The Reply, Like, Repost, Bookmark and Report controls of a card, with the id
+    `{prefix}actions-{id}`. Plain f-strings: every value is a number, a fixed word or
+    passed through `_e` (html.escape)."""
+    pieces = _actions_pieces(card, p or paths(), prefix)
     alert = f' <span class="error" role="alert">{_e(error)}</span>' if error else ""
     return mark_safe(_e(csrf).join(pieces) + f"{alert}</div>")  # noqa: S308 - escaped values
 
@@ -212,14 +216,15 @@ def _author(username: str, display_name: str, picture: str, profile: str) -> str
 class _Page(NamedTuple):
     """What every card of a page shares, looked up once per page."""
 
-    csrf: str
+    csrf: str  # escaped
     paths: dict
     now: datetime
     language: str
 
 
 def _page(context) -> _Page:
-    return _Page(str(context.get("csrf_token", "")), paths(), timezone.now(), get_language())
+    csrf = _e(str(context.get("csrf_token", "")))
+    return _Page(csrf, paths(), timezone.now(), get_language())
 
 
 def card_html(card, page: _Page, prefix: str = "") -> str:
@@ -239,7 +244,7 @@ def card_html(card, page: _Page, prefix: str = "") -> str:
         p["profile"],
         p["post"],
     )
-    return f"{head}{actions_html(card, page.csrf, p=p, prefix=prefix)}</article>"
+    return f"{head}{page.csrf.join(_actions_pieces(card, p, prefix))}</div></article>"
 
 
 # A card up to its controls, keyed by every value it shows (the author's part and the text
