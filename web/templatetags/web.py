@@ -125,6 +125,7 @@ def _paths(prefix: str) -> dict:
         "profile": path("web:profile", "_x_"),
         "report": reverse("web:report") + "?post={}",
         "search": reverse("web:search"),
+        "prefix": prefix,
     }
 
 
@@ -136,11 +137,11 @@ _DETAIL = '<input type="hidden" name="detail" value="1">'
 
 
 def _toggle(
-    url: str, name: str, on: bool, csrf: str, count=None, people=None, detail: bool = False
-) -> str:
-    """A toggle's form and its count; with `people` (a list's URL and what it counts), the
-    count is a link to who did it ("3 likes"). In `detail`, the form asks for its answer
-    so."""
+    url: str, name: str, on: bool, count=None, people=None, detail: bool = False
+) -> tuple[str, str]:
+    """A Like, Repost or Bookmark form and its count, in two parts: before and after its
+    CSRF token. With `people` (a list's URL and what it counts), the count is a link to who
+    did it ("3 likes"). In `detail`, the form asks for its answer so."""
     undo = '<input type="hidden" name="undo" value="1">' if on else ""
     number = f' <span class="n">{count}</span>' if count is not None else ""
     if people is not None:
@@ -150,22 +151,87 @@ def _toggle(
         undo += _DETAIL
     return (
         f'<form method="post" action="{url}" hx-post="{url}" hx-target="closest .actions" '
-        f'hx-swap="outerHTML"><input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
-        f'{undo}<button type="submit" class="action" aria-pressed="{"true" if on else "false"}">'
-        f"{name}</button>{number}</form>"
+        'hx-swap="outerHTML"><input type="hidden" name="csrfmiddlewaretoken" value="',
+        f'">{undo}<button type="submit" class="action" aria-pressed="{"true" if on else "false"}">'
+        f"{name}</button>{number}</form>",
     )
 
 
-def _delete(url: str, csrf: str) -> str:
-    # Without JavaScript the button leads to a page that asks to confirm; with htmx the
-    # browser asks, and the answer replaces the card.
+def _delete(url: str) -> tuple[str, str]:
+    """The Delete form, before and after its CSRF token. Without JavaScript the button
+    leads to a page that asks to confirm; with htmx the browser asks, and the answer
+    replaces the card."""
     return (
         f'<form method="post" action="{url}" hx-post="{url}" hx-target="closest article" '
         'hx-swap="outerHTML" hx-confirm="Delete this post? This cannot be undone." '
         """hx-vals='{"confirm": "1"}' hx-disabled-elt="find button">"""
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
-        '<button type="submit" class="action subtle">Delete</button></form>'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="',
+        '"><button type="submit" class="action subtle">Delete</button></form>',
     )
+
+
+class _Controls(NamedTuple):
+    """What a card's controls show besides the CSRF token: the cache key of `_actions`."""
+
+    row_id: int
+    post_id: int
+    counts: tuple[int, int, int]
+    flags: tuple[bool, bool, bool]
+    prefix: str
+    deletable: bool
+    detail: bool
+
+
+# Keyed by every value the controls show except the CSRF token, the one part that changes
+# from one request to the next: the result is the HTML in the pieces between which the
+# token goes (building the three forms of each of a page's 20 cards anew was a third of the
+# cards' cost; docs/benchmarks.md, "Web client"), and the script prefix the URLs start with.
+@functools.lru_cache(maxsize=4096)
+def _actions(controls: _Controls, script_prefix: str) -> tuple[str, ...]:
+    p, pid = _paths(script_prefix), controls.post_id
+    replies, likes, reposts = controls.counts
+    liked, reposted, bookmarked = controls.flags
+    detail = controls.detail
+    likers = (p["likes"].format(pid), "like") if detail else None
+    reposters = (p["reposts"].format(pid), "repost") if detail else None
+    like = _toggle(p["like"].format(pid), "Like", liked, likes, likers, detail)
+    repost = _toggle(p["repost"].format(pid), "Repost", reposted, reposts, reposters, detail)
+    bookmark = _toggle(p["bookmark"].format(pid), "Bookmark", bookmarked, detail=detail)
+    report = f'<a class="action subtle" href="{p["report"].format(pid)}">Report</a>'
+    pieces = [
+        f'<div class="actions" id="{_e(controls.prefix)}actions-{controls.row_id}"><a href="'
+        f'{p["post"].format(pid)}#compose-reply" class="action">Reply</a> <span class="n">'
+        f"{replies}</span>{like[0]}",
+        like[1] + repost[0],
+        repost[1] + bookmark[0],
+        bookmark[1] + report,
+    ]
+    if controls.deletable:
+        delete = _delete(p["delete"].format(pid))
+        pieces[-1] += delete[0]
+        pieces.append(delete[1])
+    return tuple(pieces)
+
+
+def _actions_pieces(card, p, prefix: str, viewer, detail: bool) -> tuple[str, ...]:
+    """A card's controls, in the pieces between which the page's CSRF token goes; Delete
+    for whom may delete the post (`viewer`: its author or an admin)."""
+    post = card.post
+    deletable = viewer is not None and post_deletable(author_id=post.author_id, actor=viewer)
+    controls = _Controls(
+        card.row.id,
+        post.id,
+        (post.reply_count, post.like_count, post.repost_count),
+        (card.liked, card.reposted, card.bookmarked),
+        prefix,
+        deletable,
+        detail,
+    )
+    return _actions(controls, p["prefix"])
+
+
+def _alert(error: str | None) -> str:
+    return f' <span class="error" role="alert">{_e(error)}</span>' if error else ""
 
 
 def actions_html(
@@ -182,31 +248,8 @@ def actions_html(
     `{prefix}actions-{id}`; in `detail` (a post's own page) the counts of likes and reposts
     link to who liked and reposted it. Plain f-strings: every value is a number, a fixed
     word or passed through `_e` (html.escape)."""
-    post, p, csrf = card.post, p or paths(), _e(csrf)
-    target, pid = f"{_e(prefix)}actions-{card.row.id}", post.id
-    likers = (p["likes"].format(pid), "like") if detail else None
-    reposters = (p["reposts"].format(pid), "repost") if detail else None
-    like = _toggle(p["like"].format(pid), "Like", card.liked, csrf, post.like_count, likers, detail)
-    repost = _toggle(
-        p["repost"].format(pid),
-        "Repost",
-        card.reposted,
-        csrf,
-        post.repost_count,
-        reposters,
-        detail,
-    )
-    bookmark = _toggle(p["bookmark"].format(pid), "Bookmark", card.bookmarked, csrf, detail=detail)
-    delete = ""
-    if viewer is not None and post_deletable(author_id=post.author_id, actor=viewer):
-        delete = _delete(p["delete"].format(pid), csrf)
-    alert = f' <span class="error" role="alert">{_e(error)}</span>' if error else ""
-    return mark_safe(  # noqa: S308 - built from escaped values
-        f'<div class="actions" id="{target}"><a href="{p["post"].format(pid)}#compose-reply" '
-        f'class="action">Reply</a> <span class="n">{post.reply_count}</span>{like}{repost}'
-        f'{bookmark}<a class="action subtle" href="{p["report"].format(pid)}">Report</a>'
-        f"{delete}{alert}</div>"
-    )
+    pieces = _actions_pieces(card, p or paths(), prefix, viewer, detail)
+    return mark_safe(_e(csrf).join(pieces) + f"{_alert(error)}</div>")  # noqa: S308 - escaped
 
 
 @functools.lru_cache(maxsize=4096)
@@ -234,7 +277,7 @@ class _Page(NamedTuple):
 
 
 def _page(context) -> _Page:
-    csrf, viewer = str(context.get("csrf_token", "")), context.get("user")
+    csrf, viewer = _e(str(context.get("csrf_token", ""))), context.get("user")
     return _Page(csrf, paths(), timezone.now(), get_language(), viewer)
 
 
@@ -244,29 +287,64 @@ def card_html(
     """A post's card (see `_paths`); every text is escaped with `_e`. Its ids start with
     `prefix`, for a page that shows the same post more than once (notification groups)."""
     row, post, p = card.row, card.post, page.paths
+    head = _card_head(
+        prefix,
+        row.id,
+        (row.username, row.display_name) if row.repost_of is not None else None,
+        post.id,
+        post.created_at,
+        _ago(post.created_at, page.now, page.language),
+        _author(post.username, post.display_name, media_url(post.avatar), p["profile"]),
+        (post.reply_to_id, post.reply_to_username) if post.reply_to_username else None,
+        _linked_text(post, p),
+        p["profile"],
+        p["post"],
+    )
+    pieces = _actions_pieces(card, p, prefix, page.viewer, detail)
+    return f"{head}{page.csrf.join(pieces)}{_alert(error)}</div></article>"
+
+
+# A card up to its controls, keyed by every value it shows (the author's part and the text
+# come from their own caches, so most of the key is objects whose hashes are kept): a
+# page's posts are mostly the same from one request to the next, and writing their times
+# alone had cost a third of a card. Times are in UTC (as the title says), so equal times
+# also read the same.
+@functools.lru_cache(maxsize=4096)
+def _card_head(
+    prefix: str,
+    row_id: int,
+    reposter: tuple[str, str] | None,
+    post_id: int,
+    created: datetime,
+    ago: str,
+    author: str,
+    reply_to: tuple[int, str] | None,
+    text: str,
+    p_profile: str,
+    p_post: str,
+) -> str:
     reposted_by = ""
-    if row.repost_of is not None:
+    if reposter is not None:
+        username, display_name = reposter
         reposted_by = (
-            f'<p class="meta">↻ <a href="{_e(p["profile"].format(row.username))}">'
-            f"{_e(row.display_name or row.username)}</a> reposted</p>"
+            f'<p class="meta">↻ <a href="{_e(p_profile.format(username))}">'
+            f"{_e(display_name or username)}</a> reposted</p>"
         )
     replying = ""
-    if post.reply_to_username:
+    if reply_to is not None:
+        reply_to_id, reply_to_username = reply_to
         replying = (
-            f'<p class="meta">Replying to <a href="{p["post"].format(post.reply_to_id)}">'
-            f"@{_e(post.reply_to_username)}</a></p>"
+            f'<p class="meta">Replying to <a href="{p_post.format(reply_to_id)}">'
+            f"@{_e(reply_to_username)}</a></p>"
         )
-    created = post.created_at
+    # The title is the ISO form's date and time of day ("%Y-%m-%d %H:%M:%S", which
+    # strftime took twice as long as isoformat to write).
+    iso = created.isoformat()
     return (
-        f'<article class="post" id="{_e(prefix)}post-{row.id}" data-id="{row.id}">{reposted_by}'
-        "<header>"
-        f"{_author(post.username, post.display_name, media_url(post.avatar), p['profile'])} · "
-        f'<a class="time" href="{p["post"].format(post.id)}"><time datetime="'
-        f'{created.isoformat()}" title="{created:%Y-%m-%d %H:%M:%S} UTC">'
-        f"{_ago(created, page.now, page.language)}</time></a></p></header>{replying}"
-        f'<p class="text">{_linked_text(post, p)}</p>'
-        f"{actions_html(card, page.csrf, error, p, prefix, page.viewer, detail)}"
-        "</article>"
+        f'<article class="post" id="{_e(prefix)}post-{row_id}" data-id="{row_id}">{reposted_by}'
+        f'<header>{author} · <a class="time" href="{p_post.format(post_id)}"><time datetime="'
+        f'{iso}" title="{iso[:10]} {iso[11:19]} UTC">{ago}</time></a></p></header>{replying}'
+        f'<p class="text">{text}</p>'
     )
 
 

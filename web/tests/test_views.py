@@ -18,7 +18,7 @@ from common.testing import PASSWORD, make_user
 from follows.services import follow_create
 from notifications.models import Notification
 from posts.models import Bookmark, Like, Post
-from posts.services import post_create
+from posts.services import like_create, post_create, repost_create
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +133,34 @@ def test_text_is_escaped(web, user):
     html = web.get("/").content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
+
+
+def test_cards_show_reposts_and_replies_and_follow_every_change(web, user, other):
+    """Cards are partly built once per process (web.templatetags.web): what they show still
+    follows counts, flags, names and the CSRF token of each page."""
+    carol = make_user("carol", display_name="Carol <3")
+    root, _ = post_create(author=carol, text="the root")
+    reply, _ = post_create(author=other, text="a reply", reply_to_id=root.pk)
+    repost_create(user=other, post=root)
+    follow_create(follower=user, followee=other)
+    replied = f'<p class="meta">Replying to <a href="/p/{root.pk}/">@carol</a></p>'
+    assert replied in web.get(f"/p/{reply.pk}/").content.decode()
+    html = web.get("/").content.decode()
+    assert '<p class="meta">↻ <a href="/u/bob/">Bob</a> reposted</p>' in html
+    assert ">Carol &lt;3</a>" in html
+    assert f'<form method="post" action="/p/{root.pk}/like/"' in html
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    cards = html.count('<article class="post"')
+    assert cards and html.count(f'value="{token}"') == 2 + 3 * cards, "sign-out, compose, cards"
+
+    like_create(user=user, post=root)
+    other.display_name = "Robert"
+    other.save()
+    html = web.get("/").content.decode()
+    assert ">Robert</a> reposted</p>" in html and ">Bob</a>" not in html
+    liked = html[html.index(f'action="/p/{root.pk}/like/"') :]
+    assert liked.index('aria-pressed="true">Like</button> <span class="n">1</span>') < 400
+    assert f'value="{token}"' not in html, "each page its own masked CSRF token"
 
 
 def test_like_repost_bookmark_as_plain_forms_and_htmx(web, user, other):
