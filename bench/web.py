@@ -4,7 +4,10 @@ Seeds a PostgreSQL database with a reader who follows an author of 20 posts (wit
 tags, likes and bookmarks), serves it with gunicorn as production does, and times, over one
 kept-alive connection at a time (the service time of a request on an idle server), the
 server-rendered home page (`GET /`, session cookie) and the JSON feed (`GET /api/feed/`,
-JWT), alternating the two sides for --rounds rounds. Target:
+JWT), alternating the two sides for --rounds rounds. The home page requests carry the
+cookies a browser sends from its second page on: the session's and the CSRF cookie the
+first answer set (without it Django makes a new CSRF secret and sets the cookie on every
+page; --first-visit measures that). Target:
 
 - home page HTML p50 / JSON feed p50 (20 posts)      <= 1.5
 
@@ -105,6 +108,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database", default=DATABASE, help="dropped and made anew")
     parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument(
+        "--first-visit",
+        action="store_true",
+        help="home page requests without the CSRF cookie (every one sets a new one)",
+    )
     args = parser.parse_args()
 
     user_id, session_key = seed(args.database)
@@ -115,8 +123,14 @@ def main() -> None:
     }
     with harness.gunicorn(args.database, args.port, workers=2):
         # Both pages must show the same 20 posts.
-        html_body = _get(args.port, *sides["html"])
-        json_body = _get(args.port, *sides["json"])
+        html_body, csrf_cookie = _get(args.port, *sides["html"])
+        if not args.first_visit:
+            cookie = f"{sides['html'][1]['Cookie']}; {csrf_cookie}"
+            sides["html"] = ("/", {"Cookie": cookie})
+            # Django sets the cookie again (a later expiry) but keeps the secret it holds.
+            if _get(args.port, *sides["html"])[1] != csrf_cookie:
+                raise SystemExit("the CSRF cookie sent was not taken")
+        json_body = _get(args.port, *sides["json"])[0]
         assert html_body.count(b'class="post"') == 20, "the home page shows 20 posts"
         assert json_body.count(b'"like_count"') >= 20, "the feed has 20 posts"
         rounds = []
@@ -149,12 +163,14 @@ def main() -> None:
             "ratio": ratio,
             "html_bytes": len(html_body),
             "json_bytes": len(json_body),
+            "first_visit": args.first_visit,
         },
     )
     print(f"saved {path}")
 
 
-def _get(port: int, path: str, headers: dict) -> bytes:
+def _get(port: int, path: str, headers: dict) -> tuple[bytes, str]:
+    """The body, and the CSRF cookie the answer sets ("csrftoken=...", or "")."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         connection.request("GET", path, headers=headers)
@@ -162,7 +178,8 @@ def _get(port: int, path: str, headers: dict) -> bytes:
         body = response.read()
         if response.status != 200:
             raise RuntimeError(f"{path}: {response.status} {body[:300]!r}")
-        return body
+        cookies = [c.split(";")[0] for c in response.headers.get_all("Set-Cookie") or []]
+        return body, next((c for c in cookies if c.startswith("csrftoken=")), "")
     finally:
         connection.close()
 
