@@ -293,7 +293,14 @@ class SocketClient:
                             self.seen.setdefault(event["id"], time.monotonic())
             except websockets.InvalidStatus as exc:
                 self.refused[exc.response.status_code] += 1
-            except (OSError, TimeoutError, websockets.ConnectionClosed) as exc:
+            # A server stopping closes a connection whose handshake it has not answered
+            # (InvalidMessage): a refusal like any other.
+            except (
+                OSError,
+                TimeoutError,
+                websockets.ConnectionClosed,
+                websockets.InvalidHandshake,
+            ) as exc:
                 self.refused[type(exc).__name__] += 1
             if not self.stop.is_set():
                 await asyncio.sleep(0.3)
@@ -310,7 +317,12 @@ async def handshake_probe(ws_base_ref: list[str], token: str, results: list, sto
                 outcome = 101
         except websockets.InvalidStatus as exc:
             outcome = exc.response.status_code
-        except (OSError, TimeoutError, websockets.ConnectionClosed) as exc:
+        except (
+            OSError,
+            TimeoutError,
+            websockets.ConnectionClosed,
+            websockets.InvalidHandshake,
+        ) as exc:
             outcome = type(exc).__name__
         results.append((sent, outcome))
         await asyncio.sleep(0.2)
