@@ -182,6 +182,16 @@ def test_following_brings_posts_and_notifications_live(browser, server):
     expect(alice.locator("#groups")).to_contain_text("followed you")
     alice.get_by_role("button", name="Mark all read").click()
     expect(alice.locator("#unread")).to_be_hidden()
+    # Bob deletes his post: it leaves Alice's open feed without a reload.
+    alice.goto("/")
+    card = alice.locator("#posts .post", has_text="Live from Bob")
+    expect(card).to_have_count(1)
+    bob.goto("/")
+    bob.once("dialog", lambda dialog: dialog.accept())
+    mine = bob.locator("#posts .post", has_text="Live from Bob")
+    mine.get_by_role("button", name="Delete").click()
+    expect(mine).to_have_count(0)
+    expect(card).to_have_count(0)
     alice_watch.check()
     bob_watch.check()
 

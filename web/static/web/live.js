@@ -58,6 +58,12 @@
   }
 
   function onEvent(event) {
+    if (event.type === "post.deleted") {
+      // A deleted post leaves the page (its cards wherever it is shown).
+      document.querySelectorAll('.post[data-id="' + Number(event.post_id) + '"]')
+        .forEach(function (card) { card.remove(); });
+      return;
+    }
     // Events count once, by id. A replay can also bring one with an id below the last: one
     // that committed after it (new), or one that committed before it and may be on the page
     // or in the badge already: that one refreshes what is server-rendered but not the badge.
