@@ -17,6 +17,7 @@ after everything returned.
 import asyncio
 import logging
 import time
+from collections import defaultdict
 from datetime import datetime
 
 from channels.db import database_sync_to_async
@@ -227,9 +228,17 @@ def _unwelcome(actor_id: int, recipients: set[int]) -> set[int]:
 
 
 async def _send_single(made: list[tuple[Notification, dict]]) -> int:
-    results = await asyncio.gather(
-        *(
-            live.send(
+    """Send each notification live: recipients side by side, one recipient's in id order
+    (a reply that also mentions its parent's author), so a client that has the higher id
+    also has the lower one, which a `since` replay then need not send again."""
+    by_recipient: dict[int, list[tuple[Notification, dict]]] = defaultdict(list)
+    for notification, body in made:
+        by_recipient[notification.recipient_id].append((notification, body))
+
+    async def send_in_order(items: list[tuple[Notification, dict]]) -> int:
+        sent = 0
+        for notification, body in sorted(items, key=lambda item: item[0].pk):
+            sent += await live.send(
                 live.notification(
                     event=notification.type,
                     body=body,
@@ -237,9 +246,9 @@ async def _send_single(made: list[tuple[Notification, dict]]) -> int:
                     recipients=[[notification.recipient_id, notification.pk]],
                 )
             )
-            for notification, body in made
-        )
-    )
+        return sent
+
+    results = await asyncio.gather(*(send_in_order(items) for items in by_recipient.values()))
     return sum(results)
 
 
