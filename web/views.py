@@ -118,15 +118,23 @@ def page(request, template: str, context: dict, *, partial: str | None = None, s
     return render(request, template, context, status=status)
 
 
-def back(request, default: str):
-    """Redirect to where the form came from (its `next` field or the referrer), same site
-    only."""
-    target = request.POST.get("next") or request.headers.get("Referer")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+def _safe_url(request, url: str | None) -> str | None:
+    """`url` if it is on this site, else None."""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(target)
-    return redirect(default)
+        return url
+    return None
+
+
+def _came_from(request) -> str | None:
+    """Where the form came from (its `next` field or the referrer), same site only."""
+    return _safe_url(request, request.POST.get("next") or request.headers.get("Referer"))
+
+
+def back(request, default: str):
+    """Redirect to where the form came from, or to `default`."""
+    return redirect(_came_from(request) or default)
 
 
 def _error_text(error: Exception) -> str:
@@ -353,15 +361,6 @@ _ACTIONS_ID = re.compile(r"^((?:n\d+-)?)actions-\d+$")
 _CARD_ID = re.compile(r"^((?:n\d+-)?)post-\d+$")
 
 
-def _safe_url(request, url: str | None) -> str | None:
-    """`url` if it is on this site, else None."""
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return None
-
-
 def _page_of_a_deleted_post(url: str | None) -> bool:
     """Whether `url` is a page of a post (its thread, who liked it ...) that is gone."""
     try:
@@ -382,7 +381,7 @@ def delete_post(request, pk: int):
     post = post_selectors.post_get(post_id=pk, viewer=request.user)
     if post is None:
         raise Http404("No such post.")
-    came_from = _safe_url(request, request.POST.get("next") or request.headers.get("Referer"))
+    came_from = _came_from(request)
     error, status = None, 200
     if request.method == "POST" and request.POST.get("confirm"):
         try:
@@ -731,7 +730,7 @@ _SAFETY = {
         "Blocked accounts",
         follow_selectors.blocks_of,
         _BY_BLOCK,
-        lambda viewer, user: follow_services.block_delete(blocker=viewer, blocked=user),
+        _RELATIONS["block"][1],
         "You unblocked @{}.",
         "web/_unblock.html",
         "You block nobody.",
@@ -740,7 +739,7 @@ _SAFETY = {
         "Muted accounts",
         follow_selectors.mutes_of,
         _BY_MUTE,
-        lambda viewer, user: follow_services.mute_delete(muter=viewer, muted=user),
+        _RELATIONS["mute"][1],
         "You unmuted @{}.",
         "web/_unmute.html",
         "You mute nobody.",
