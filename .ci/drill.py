@@ -210,6 +210,11 @@ async def until(condition, what: str, late: list[str]) -> float:
 
 # --- the clients -----------------------------------------------------------------------------
 
+# A websocket that could not be opened or was dropped. A server stopping closes a connection
+# whose handshake it has not answered (InvalidMessage, an InvalidHandshake): a refusal like
+# any other. (InvalidStatus, a refusal with a status, is caught before these.)
+REFUSED = (OSError, TimeoutError, websockets.ConnectionClosed, websockets.InvalidHandshake)
+
 
 def http(method: str, url: str, token: str | None = None, body=None, headers=None):
     request = urllib.request.Request(  # noqa: S310
@@ -293,14 +298,7 @@ class SocketClient:
                             self.seen.setdefault(event["id"], time.monotonic())
             except websockets.InvalidStatus as exc:
                 self.refused[exc.response.status_code] += 1
-            # A server stopping closes a connection whose handshake it has not answered
-            # (InvalidMessage): a refusal like any other.
-            except (
-                OSError,
-                TimeoutError,
-                websockets.ConnectionClosed,
-                websockets.InvalidHandshake,
-            ) as exc:
+            except REFUSED as exc:
                 self.refused[type(exc).__name__] += 1
             if not self.stop.is_set():
                 await asyncio.sleep(0.3)
@@ -317,12 +315,7 @@ async def handshake_probe(ws_base_ref: list[str], token: str, results: list, sto
                 outcome = 101
         except websockets.InvalidStatus as exc:
             outcome = exc.response.status_code
-        except (
-            OSError,
-            TimeoutError,
-            websockets.ConnectionClosed,
-            websockets.InvalidHandshake,
-        ) as exc:
+        except REFUSED as exc:
             outcome = type(exc).__name__
         results.append((sent, outcome))
         await asyncio.sleep(0.2)
