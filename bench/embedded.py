@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import websockets
 
 from bench import harness
-from bench.read_path import migrations
+from bench.read_path import schema_of
 
 BEFORE_PORT, AFTER_PORT = 8721, 8722
 DATA = harness.ROOT / "var" / "bench" / "embedded.sqlite3"
@@ -86,17 +86,7 @@ def seed(reuse: bool) -> None:
 def copy_for(root: Path, target: Path) -> None:
     """The data with the schema of the checkout at `root`."""
     shutil.copyfile(DATA, target)
-    theirs = migrations(root)
-    for app, ours in migrations(harness.ROOT).items():
-        known = theirs.get(app, [])
-        if ours != known:
-            to = known[-1] if known else "zero"
-            harness.log(f"  {app}: back to {to}")
-            subprocess.run(
-                [harness.PYTHON, "manage.py", "migrate", app, to, "-v0"],
-                env=env_for(target, 0),
-                check=True,
-            )
+    schema_of(root, env_for(target, 0))
 
 
 def get(base: str, path: str, token: str) -> bytes:

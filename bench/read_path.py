@@ -54,12 +54,9 @@ def migrations(root: Path) -> dict[str, list[str]]:
     }
 
 
-def before_database(before_root: Path) -> str:
-    """A copy of the data with the schema of the checkout at `before_root`."""
-    database = f"{LARGE}_before"
-    harness.log(f"copying {LARGE} to {database}")
-    harness.sql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    harness.sql("postgres", f'CREATE DATABASE "{database}" TEMPLATE "{LARGE}"')
+def schema_of(before_root: Path, env: dict) -> None:
+    """Give the database `env` names the schema of the checkout at `before_root`: unapply
+    the migrations this checkout has and that one does not."""
     theirs = migrations(before_root)
     for app, ours in migrations(harness.ROOT).items():
         known = theirs.get(app, [])
@@ -69,9 +66,18 @@ def before_database(before_root: Path) -> str:
             subprocess.run(
                 [harness.PYTHON, "manage.py", "migrate", app, target, "-v0"],
                 cwd=harness.ROOT,
-                env=harness.base_env(database),
+                env=env,
                 check=True,
             )
+
+
+def before_database(before_root: Path) -> str:
+    """A copy of the data with the schema of the checkout at `before_root`."""
+    database = f"{LARGE}_before"
+    harness.log(f"copying {LARGE} to {database}")
+    harness.sql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    harness.sql("postgres", f'CREATE DATABASE "{database}" TEMPLATE "{LARGE}"')
+    schema_of(before_root, harness.base_env(database))
     return database
 
 

@@ -18,6 +18,7 @@ page; --first-visit measures that). Target:
 
 import argparse
 import http.client
+import io
 import os
 import statistics
 import subprocess
@@ -82,6 +83,24 @@ def seed(database: str) -> tuple[int, str]:
     )[0][0]
     harness.log(f"seeded: the reader's timeline holds {entries} posts")
     return int(out[-2]), out[-1]
+
+
+def wsgi_environ(path: str, headers: dict) -> dict:
+    """A WSGI environ for `GET path` with `headers` (WSGI names: HTTP_COOKIE ...), for
+    calling the application in-process (bench/web_cpu.py, bench/web_instructions.py)."""
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        **headers,
+    }
 
 
 def timings(port: int, path: str, headers: dict, count: int) -> list[float]:

@@ -14,7 +14,6 @@ side costs or saves. With --profile, prints cProfile's top functions for the hom
 
 import argparse
 import cProfile
-import io
 import os
 import pstats
 import statistics
@@ -48,19 +47,7 @@ def main() -> None:
     }
 
     def get(path: str, headers: dict) -> bytes:
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": path,
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "HTTP_HOST": "127.0.0.1",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(b""),
-            "wsgi.errors": sys.stderr,
-            **headers,
-        }
+        environ = web.wsgi_environ(path, headers)
         status = []
         body = b"".join(application(environ, lambda s, h, e=None: status.append(s)))
         if not status[0].startswith("200"):

@@ -35,18 +35,7 @@ def requests(side: str, count: int, warm_up: int, session_key: str, user_id: int
         "html": ("/", {"HTTP_COOKIE": f"sessionid={session_key}"}),
         "json": ("/api/feed/", {"HTTP_AUTHORIZATION": f"Bearer {token}"}),
     }[side]
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "127.0.0.1",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-        **headers,
-    }
+    environ = web.wsgi_environ(path, headers)
     status = []
 
     def start_response(line, headers, exc_info=None):
