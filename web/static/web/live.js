@@ -59,9 +59,12 @@
 
   function onEvent(event) {
     if (event.type === "post.deleted") {
-      // A deleted post leaves the page (its cards wherever it is shown).
+      // A deleted post leaves the page (its cards wherever it is shown), but for the card
+      // whose own Delete is under way here: htmx swaps the answer in its place.
       document.querySelectorAll('.post[data-id="' + Number(event.post_id) + '"]')
-        .forEach(function (card) { card.remove(); });
+        .forEach(function (card) {
+          if (!card.querySelector(".htmx-request")) card.remove();
+        });
       return;
     }
     // Events count once, by id. A replay can also bring one with an id below the last: one
