@@ -129,6 +129,14 @@ def _get_user(request):
     return request._cached_user
 
 
+def request_user(request):
+    """The request's user itself rather than the lazy stand-in the middleware puts on
+    `request.user` (loaded now if it was not yet): every attribute read through the stand-in
+    costs a proxied lookup, and a page reads the user's for each of its cards."""
+    user = request.user
+    return _get_user(request) if type(user) is SimpleLazyObject else user
+
+
 class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
     """Django's, with the request's session store made visible to SessionAccountBackend
     while the user is loaded."""

@@ -3,7 +3,10 @@ dozen URLs each time it was rendered)."""
 
 import functools
 
+from django.template.context_processors import csrf
 from django.urls import get_script_prefix, reverse
+
+from accounts.sessions import request_user
 
 
 @functools.cache
@@ -17,3 +20,11 @@ def _links(prefix: str) -> dict:
 
 def links(request) -> dict:
     return {"links": _links(get_script_prefix())}
+
+
+def resolved(request) -> dict:
+    """The signed-in user (or the anonymous one) and the CSRF token themselves, in place of
+    the lazy stand-ins that Django's auth and CSRF context processors give: every page
+    reads both (the navigation, the forms, each card's controls), and each read through a
+    stand-in is a proxied lookup."""
+    return {"user": request_user(request), "csrf_token": str(csrf(request)["csrf_token"])}

@@ -1,6 +1,7 @@
 """Input of the web client's pages. Labels are the names people look for ("Username",
 "Display name", ...); they are the controls' accessible names too."""
 
+import functools
 import uuid
 
 from django import forms
@@ -71,6 +72,23 @@ class ComposeForm(forms.Form):
         super().__init__(*args, **kwargs)
         if reply_to is not None:
             self.fields["text"].label = "Your reply"
+
+    @functools.cached_property
+    def box(self) -> dict:
+        """What the compose box shows, looked up once: rendered through the form's bound
+        fields, variable by variable, the box cost a tenth of a home page."""
+        text, value = self["text"], self["text"].value()
+        return {
+            "id": text.id_for_label,
+            "label": text.label,
+            "value": "" if value is None else value,
+            "errors": " ".join(text.errors),
+            # A string: an integer would be localized, three times, through number_format.
+            "max": str(self.fields["text"].max_length),
+            "reply_to": self["reply_to"].value(),
+            "idempotency_key": self["idempotency_key"].value() or "",
+            "is_reply": bool(self.initial.get("reply_to")),
+        }
 
 
 class ProfileForm(forms.ModelForm):
