@@ -3,6 +3,7 @@ dozen URLs each time it was rendered)."""
 
 import functools
 
+from django.contrib.auth.models import AnonymousUser
 from django.template.context_processors import csrf
 from django.urls import get_script_prefix, reverse
 
@@ -27,4 +28,5 @@ def resolved(request) -> dict:
     the lazy stand-ins that Django's auth and CSRF context processors give: every page
     reads both (the navigation, the forms, each card's controls), and each read through a
     stand-in is a proxied lookup."""
-    return {"user": request_user(request), "csrf_token": str(csrf(request)["csrf_token"])}
+    user = request_user(request) if hasattr(request, "user") else AnonymousUser()
+    return {"user": user, "csrf_token": str(csrf(request)["csrf_token"])}
