@@ -11,6 +11,9 @@ the targets are stated in, as medians of the per-round ratios:
 - a user's posts, req/s at 32 connections, after / before                   >= 1.5
 - search, req/s at 32 connections, after / before                           >= 1.5
 
+and, for what the first can reach, a plain Django view answering `[]` without the database
+(`/bench/floor/`, same server and middleware) against the same DRF list.
+
 Both servers answer the same requests with the same bytes (compared before measuring). Each
 side reads the data with its own schema: this checkout's database is migrated, and the
 earlier commit's side reads a copy of it (`<database>_before`, made anew each run) with the
@@ -117,6 +120,7 @@ def main() -> None:
             for user, term in zip(readers, SEARCH_TERMS * 10, strict=False)
         ],
         "baseline": [("/bench/baseline/", tokens[user]) for user in readers],
+        "floor": [("/bench/floor/", tokens[user]) for user in readers],
     }
     before_base = f"http://127.0.0.1:{BEFORE_PORT}"
     after_base = f"http://127.0.0.1:{AFTER_PORT}"
@@ -155,6 +159,8 @@ def main() -> None:
                         measure(f"{side}_feed_1", base, workload["feed"], 1)
                         for kind in ("feed", "user_posts", "search", "baseline"):
                             measure(f"{side}_{kind}_32", base, workload[kind], 32)
+                    # The earlier commit has no /bench/floor/.
+                    measure("after_floor_32", after_base, workload["floor"], 32)
         finally:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(before_root)],
@@ -180,6 +186,13 @@ def main() -> None:
         ),
         ("search req/s, after / before", "after_search_32", "before_search_32", "rps", 1.5),
         ("feed req/s, after / before", "after_feed_32", "before_feed_32", "rps", None),
+        (
+            "bare Django view req/s / DRF list, after",
+            "after_floor_32",
+            "after_baseline_32",
+            "rps",
+            None,
+        ),
     ]
     print()
     print(f"machine: {harness.machine()}; before: {args.before}")

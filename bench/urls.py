@@ -1,6 +1,9 @@
 """The product's URLs plus `/bench/baseline/`: a trivial DRF list of 20 rows, the yardstick
-the feed's throughput is compared with (same server, same authentication)."""
+the feed's throughput is compared with (same server, same authentication); and
+`/bench/floor/`: a plain Django view answering `[]` with no database, through the same
+middleware, the most any endpoint of this server could do."""
 
+from django.http import HttpResponse
 from django.urls import path
 from rest_framework import generics, serializers
 
@@ -22,7 +25,12 @@ class BaselineView(generics.ListAPIView):
         return User.objects.order_by("id")[:20]
 
 
+def floor(request):
+    return HttpResponse(b"[]", content_type="application/json")
+
+
 urlpatterns = [
     *product_urlpatterns,
     path("bench/baseline/", BaselineView.as_view()),
+    path("bench/floor/", floor),
 ]

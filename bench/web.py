@@ -1,10 +1,11 @@
 """The web client's home page against the JSON feed it would otherwise fetch, same data.
 
 Seeds a PostgreSQL database with a reader who follows an author of 20 posts (with mentions,
-tags, likes and bookmarks), serves it with gunicorn as production does, and times, over one
-kept-alive connection at a time (the service time of a request on an idle server), the
-server-rendered home page (`GET /`, session cookie) and the JSON feed (`GET /api/feed/`,
-JWT), alternating the two sides for --rounds rounds. The home page requests carry the
+tags, likes and bookmarks), serves it with gunicorn as production does, and times, one
+request at a time (the service time of a request on an idle server), the server-rendered
+home page (`GET /`, session cookie) and the JSON feed (`GET /api/feed/`, JWT), each over its
+own kept-alive connection, taking the two sides' requests in turn for --rounds rounds (the
+verdict is the median of the per-round ratios of the p50s). The home page requests carry the
 cookies a browser sends from its second page on: the session's and the CSRF cookie the
 first answer set (without it Django makes a new CSRF secret and sets the cookie on every
 page; --first-visit measures that). Target:
@@ -103,27 +104,34 @@ def wsgi_environ(path: str, headers: dict) -> dict:
     }
 
 
-def timings(port: int, path: str, headers: dict, count: int) -> list[float]:
-    """Milliseconds per GET over one kept-alive connection."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    results = []
+def timings(port: int, sides: dict, count: int) -> dict[str, list[float]]:
+    """Milliseconds per GET for each side, each over its own kept-alive connection, the
+    sides' requests taken in turn (html, json, html, json ...): both see the same moments of
+    a machine whose speed changes from second to second."""
+    connections = {
+        name: http.client.HTTPConnection("127.0.0.1", port, timeout=10) for name in sides
+    }
+    results: dict[str, list[float]] = {name: [] for name in sides}
     try:
         for _ in range(count):
-            started = time.perf_counter()
-            connection.request("GET", path, headers=headers)
-            response = connection.getresponse()
-            body = response.read()
-            results.append((time.perf_counter() - started) * 1000)
-            if response.status != 200:
-                raise RuntimeError(f"{path}: {response.status} {body[:200]!r}")
+            for name, (path, headers) in sides.items():
+                connection = connections[name]
+                started = time.perf_counter()
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                body = response.read()
+                results[name].append((time.perf_counter() - started) * 1000)
+                if response.status != 200:
+                    raise RuntimeError(f"{path}: {response.status} {body[:200]!r}")
     finally:
-        connection.close()
+        for connection in connections.values():
+            connection.close()
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database", default=DATABASE, help="dropped and made anew")
     parser.add_argument("--port", type=int, default=PORT)
@@ -154,10 +162,9 @@ def main() -> None:
         assert json_body.count(b'"like_count"') >= 20, "the feed has 20 posts"
         rounds = []
         for number in range(args.rounds):
-            p50 = {}
-            for name, (path, headers) in sides.items():
-                timings(args.port, path, headers, 30)  # warm-up
-                p50[name] = statistics.median(timings(args.port, path, headers, args.requests))
+            timings(args.port, sides, 30)  # warm-up
+            measured = timings(args.port, sides, args.requests)
+            p50 = {name: statistics.median(values) for name, values in measured.items()}
             p50["ratio"] = p50["html"] / p50["json"]
             rounds.append(p50)
             harness.log(
