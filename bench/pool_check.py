@@ -1,8 +1,9 @@
 """What checking each pooled connection as it is taken costs the home feed.
 
-`DATABASE_HEALTH_CHECKS=true` (the default) makes Django hand psycopg's pool
-`ConnectionPool.check_connection`: one empty query on every checkout, so a connection that
-died with a restarted server is replaced instead of failing a request. This serves one
+`DATABASE_HEALTH_CHECKS=true` (the default) has the pool check every connection it hands
+out (common/postgresql `check_idle`: the socket looked at, an empty query only when the
+server wrote to it), so a connection that died with a restarted server is replaced instead
+of failing a request. This serves one
 seeded database from two gunicorn servers, with the check and without, and loads the feed
 of typical users on each in turn (one connection: the p50 is the service time on an
 otherwise idle server), for --rounds rounds. Target: feed p50 with / without <= 1.05, on the
@@ -37,11 +38,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def checkout_us(check: bool, count: int = 2000, pool_class=None, database=DATABASE) -> float:
+def checkout_us(check, count: int = 2000, pool_class=None, database=DATABASE) -> float:
     """Microseconds to take a connection from a one-connection pool and give it back, with
-    the project's pool class (common/postgresql) unless another is given."""
-    from psycopg_pool import ConnectionPool
-
+    `check` (None: no check) and the project's pool class (common/postgresql) unless another
+    is given."""
     from common.postgresql.base import RecoveringPool
 
     with (pool_class or RecoveringPool)(
@@ -49,7 +49,7 @@ def checkout_us(check: bool, count: int = 2000, pool_class=None, database=DATABA
         min_size=1,
         max_size=1,
         kwargs={"autocommit": True},
-        check=ConnectionPool.check_connection if check else None,
+        check=check,
     ) as pool:
         pool.wait()
         for _ in range(200):
@@ -63,16 +63,21 @@ def checkout_us(check: bool, count: int = 2000, pool_class=None, database=DATABA
 
 
 def measure_checkouts(database: str = DATABASE) -> dict[str, list[float]]:
-    """Checkout and return, 5 x 2,000 each, interleaved: the check's cost, and what the
-    project's pool class adds to psycopg's own (both checking)."""
+    """Checkout and return, 5 x 2,000 each, interleaved: the project's check (`check_idle`:
+    the socket looked at, a query only when the server wrote), none, and psycopg's own pool
+    class with its check (an empty query every time)."""
     from psycopg_pool import ConnectionPool
+
+    from common.postgresql.base import check_idle
 
     checkouts: dict[str, list[float]] = {"checked": [], "unchecked": [], "psycopg_checked": []}
     for _ in range(5):
-        checkouts["checked"].append(checkout_us(True, database=database))
-        checkouts["unchecked"].append(checkout_us(False, database=database))
+        checkouts["checked"].append(checkout_us(check_idle, database=database))
+        checkouts["unchecked"].append(checkout_us(None, database=database))
         checkouts["psycopg_checked"].append(
-            checkout_us(True, pool_class=ConnectionPool, database=database)
+            checkout_us(
+                ConnectionPool.check_connection, pool_class=ConnectionPool, database=database
+            )
         )
     return checkouts
 
@@ -81,8 +86,8 @@ def print_checkouts(checkouts: dict[str, list[float]]) -> None:
     checkout = {name: statistics.median(values) for name, values in checkouts.items()}
     print(
         f"pool checkout and return: {checkout['checked']:.0f} us with the check, "
-        f"{checkout['unchecked']:.0f} us without; psycopg's own pool class with the check "
-        f"{checkout['psycopg_checked']:.0f} us (medians of 5 x 2,000)"
+        f"{checkout['unchecked']:.0f} us without; psycopg's own pool class with its check "
+        f"(an empty query) {checkout['psycopg_checked']:.0f} us (medians of 5 x 2,000)"
     )
 
 

@@ -7,19 +7,43 @@ fan-out worker) gets it through `DATABASES`.
 """
 
 import logging
+import select
 from time import monotonic
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base
+from psycopg import OperationalError
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 logger = logging.getLogger(__name__)
 
 
+def check_idle(connection) -> None:
+    """Raise if a pooled connection taken from the pool is not usable; the check of
+    `CONN_HEALTH_CHECKS`.
+
+    An idle connection's socket has nothing to read unless the server wrote to it
+    unasked: a server that ends the session (a restart, a failover, `pg_terminate_backend`)
+    sends its error and closes, and a backend that dies closes. So a socket with nothing to
+    read is a connection in working order, found without a round trip; one with something
+    to read is checked as psycopg's pool checks (`check_connection`, an empty query), which
+    raises for a session the server ended and passes for anything else it may have sent (a
+    notice, a changed parameter). A server whose host vanished without closing answers
+    neither check; the statement that follows then fails as it would after an empty query
+    that was answered just before."""
+    if connection.closed:
+        raise OperationalError("the connection is closed")
+    poll = select.poll()
+    poll.register(connection.fileno(), select.POLLIN)
+    if poll.poll(0):
+        ConnectionPool.check_connection(connection)
+
+
 class RecoveringPool(ConnectionPool):
-    """psycopg's pool, where the first connection that fails its check (one empty query as
-    it is taken, Django's `CONN_HEALTH_CHECKS`) has every idle connection checked at once.
+    """psycopg's pool, where the first connection that fails its check (`check_idle` as it
+    is taken, Django's `CONN_HEALTH_CHECKS`) has every idle connection checked at once
+    (psycopg's `check()`: one empty query each).
 
     After a restart or a failover every connection made before it is dead. psycopg's pool
     finds that out one connection at a time, and a request that meets a second dead one in
@@ -88,11 +112,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 kwargs=kwargs,
                 open=False,
                 configure=self._configure_connection,
-                check=(
-                    ConnectionPool.check_connection
-                    if self.settings_dict["CONN_HEALTH_CHECKS"]
-                    else None
-                ),
+                check=check_idle if self.settings_dict["CONN_HEALTH_CHECKS"] else None,
                 **({} if options is True else options),
             )
             self._connection_pools.setdefault(self.alias, pool)
