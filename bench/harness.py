@@ -9,6 +9,7 @@ postgres://postgres@127.0.0.1:5432) and wrk on PATH.
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -209,6 +210,32 @@ def wrk(
     if stats["errors"]:
         raise RuntimeError(f"{stats['errors']} failed requests during the run:\n{result.stdout}")
     return stats
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by a server's processes (the process group `server` started),
+    by PostgreSQL's processes, and by this process's children that have ended (wrk runs).
+    The differences around a run split its CPU time between the three; a process that ends
+    in between is lost to the first two (gunicorn's workers and pooled connections stay)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"server": 0.0, "postgres": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(fields[2]) == server_pid:
+            used["server"] += seconds
+        elif name.startswith("postgres"):
+            used["postgres"] += seconds
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["load generator"] = children.ru_utime + children.ru_stime
+    return used
 
 
 def median_of(rounds: list[dict], key: str) -> float:

@@ -12,7 +12,14 @@ the targets are stated in, as medians of the per-round ratios:
 - search, req/s at 32 connections, after / before                           >= 1.5
 
 and, for what the first can reach, a plain Django view answering `[]` without the database
-(`/bench/floor/`, same server and middleware) against the same DRF list.
+(`/bench/floor/`, same server and middleware) against the same DRF list, with the CPU time
+each request of this checkout's server took from its own processes, from PostgreSQL's and
+from wrk's (read from /proc around each run at 32 connections).
+
+At one connection the two servers take turns in one-second wrk runs (--turns a side each
+round, which goes first alternating), and a round's p50 is the median of its runs': both
+sides then see the same moments of a machine whose speed changes from second to second
+(two servers of the same code measured this way give 1.00).
 
 Both servers answer the same requests with the same bytes (compared before measuring). Each
 side reads the data with its own schema: this checkout's database is migrated, and the
@@ -96,6 +103,9 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--turns", type=int, default=8, help="1-second runs per side a round, one connection"
+    )
     args = parser.parse_args()
     rng = random.Random(42)
 
@@ -126,9 +136,16 @@ def main() -> None:
     after_base = f"http://127.0.0.1:{AFTER_PORT}"
     results: dict[str, list[dict]] = {}
 
-    def measure(name: str, base: str, reqs, connections: int) -> None:
+    def measure(name: str, base: str, reqs, connections: int, server=None) -> None:
         harness.wrk(base, reqs, connections=connections, duration=2)
+        used = harness.cpu_seconds(server.pid) if server else None
         stats = harness.wrk(base, reqs, connections=connections, duration=args.duration)
+        if server:
+            # Where each request's CPU went: the server's processes, PostgreSQL's, wrk's.
+            after = harness.cpu_seconds(server.pid)
+            stats["cpu_ms"] = {
+                key: (after[key] - used[key]) * 1000 / stats["requests"] for key in after
+            }
         results.setdefault(name, []).append(stats)
         harness.log(f"  {name}: p50 {stats['p50']:.2f} ms, {stats['rps']:.0f} req/s")
 
@@ -143,7 +160,7 @@ def main() -> None:
             before_data = before_database(before_root)
             with (
                 harness.gunicorn(before_data, BEFORE_PORT, root=before_root),
-                harness.gunicorn(LARGE, AFTER_PORT),
+                harness.gunicorn(LARGE, AFTER_PORT) as after_server,
             ):
                 for kind in ("feed", "user_posts", "search"):
                     for path, token in workload[kind][:20]:
@@ -155,12 +172,25 @@ def main() -> None:
                             raise SystemExit(f"different answers to {path}")
                 for round_number in range(1, args.rounds + 1):
                     harness.log(f"round {round_number}/{args.rounds}")
+                    # At one connection the two sides take turns in short runs, so both
+                    # p50s come from the same moments of a machine whose speed changes
+                    # from second to second; the round's p50 is the median of its runs'.
+                    turns: dict[str, list[dict]] = {"before": [], "after": []}
+                    for turn in range(args.turns):
+                        sides = [("before", before_base), ("after", after_base)]
+                        for side, base in sides if turn % 2 == 0 else sides[::-1]:
+                            stats = harness.wrk(base, workload["feed"], connections=1, duration=1)
+                            turns[side].append(stats)
+                    for side, runs in turns.items():
+                        stats = {key: harness.median_of(runs, key) for key in ("p50", "p99", "rps")}
+                        results.setdefault(f"{side}_feed_1", []).append(stats)
+                        harness.log(f"  {side}_feed_1: p50 {stats['p50']:.2f} ms")
                     for side, base in (("before", before_base), ("after", after_base)):
-                        measure(f"{side}_feed_1", base, workload["feed"], 1)
                         for kind in ("feed", "user_posts", "search", "baseline"):
-                            measure(f"{side}_{kind}_32", base, workload[kind], 32)
+                            server = after_server if side == "after" else None
+                            measure(f"{side}_{kind}_32", base, workload[kind], 32, server)
                     # The earlier commit has no /bench/floor/.
-                    measure("after_floor_32", after_base, workload["floor"], 32)
+                    measure("after_floor_32", after_base, workload["floor"], 32, after_server)
         finally:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(before_root)],
@@ -200,6 +230,18 @@ def main() -> None:
     for name, runs in results.items():
         p50, p99 = harness.median_of(runs, "p50"), harness.median_of(runs, "p99")
         print(f"{name:<24} {p50:>8.2f} {p99:>8.2f} {harness.median_of(runs, 'rps'):>8.0f}")
+    print()
+    print("CPU per request at 32 connections, after (ms of one core; medians of the rounds):")
+    for name in ("after_feed_32", "after_baseline_32", "after_floor_32"):
+        split = {
+            key: statistics.median(run["cpu_ms"][key] for run in results[name])
+            for key in results[name][0]["cpu_ms"]
+        }
+        print(
+            f"  {name:<20} "
+            + ", ".join(f"{key} {value:.3f}" for key, value in split.items())
+            + f"; total {sum(split.values()):.3f}"
+        )
     print()
     failed = False
     for label, numerator, denominator, key, limit in checks:

@@ -8,12 +8,16 @@ own kept-alive connection, taking the two sides' requests in turn for --rounds r
 verdict is the median of the per-round ratios of the p50s). The home page requests carry the
 cookies a browser sends from its second page on: the session's and the CSRF cookie the
 first answer set (without it Django makes a new CSRF secret and sets the cookie on every
-page; --first-visit measures that). Target:
+page; --first-visit measures that). With --wrk the requests are sent by wrk instead of
+this script's Python client (whose own time, about 0.1 ms a request, is added to both sides
+and pulls the ratio towards 1): one-second runs of each side in turn, --turns a side each
+round, a round's p50 the median of its runs'. Target:
 
 - home page HTML p50 / JSON feed p50 (20 posts)      <= 1.5
 
     .venv/bin/python bench/web.py
     .venv/bin/python bench/web.py --rounds 7 --requests 400
+    .venv/bin/python bench/web.py --wrk
     .venv/bin/python bench/web.py --database warble_bench_web_2 --port 8752   # beside another run
 """
 
@@ -129,12 +133,33 @@ def timings(port: int, sides: dict, count: int) -> dict[str, list[float]]:
     return results
 
 
+def wrk_p50s(port: int, sides: dict, turns: int) -> dict[str, float]:
+    """Each side's p50 over one connection, as the median of `turns` one-second wrk runs a
+    side taken in turn (which side goes first alternating)."""
+    base = f"http://127.0.0.1:{port}"
+    requests = {}
+    for name, (path, headers) in sides.items():
+        ((header, value),) = headers.items()
+        # bench/wrk_requests.lua sends "Name: value" as that header.
+        token = value.removeprefix("Bearer ") if header == "Authorization" else f"{header}: {value}"
+        requests[name] = [(path, token)]
+    runs: dict[str, list[float]] = {name: [] for name in sides}
+    order = list(sides)
+    for turn in range(turns):
+        for name in order if turn % 2 == 0 else order[::-1]:
+            stats = harness.wrk(base, requests[name], connections=1, duration=1)
+            runs[name].append(stats["p50"])
+    return {name: statistics.median(values) for name, values in runs.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database", default=DATABASE, help="dropped and made anew")
     parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument("--wrk", action="store_true", help="wrk sends the requests")
+    parser.add_argument("--turns", type=int, default=8, help="with --wrk: runs a side a round")
     parser.add_argument(
         "--first-visit",
         action="store_true",
@@ -162,9 +187,12 @@ def main() -> None:
         assert json_body.count(b'"like_count"') >= 20, "the feed has 20 posts"
         rounds = []
         for number in range(args.rounds):
-            timings(args.port, sides, 30)  # warm-up
-            measured = timings(args.port, sides, args.requests)
-            p50 = {name: statistics.median(values) for name, values in measured.items()}
+            if args.wrk:
+                p50 = wrk_p50s(args.port, sides, args.turns)
+            else:
+                timings(args.port, sides, 30)  # warm-up
+                measured = timings(args.port, sides, args.requests)
+                p50 = {name: statistics.median(values) for name, values in measured.items()}
             p50["ratio"] = p50["html"] / p50["json"]
             rounds.append(p50)
             harness.log(
@@ -190,6 +218,7 @@ def main() -> None:
             "html_bytes": len(html_body),
             "json_bytes": len(json_body),
             "first_visit": args.first_visit,
+            "client": "wrk" if args.wrk else "python",
         },
     )
     print(f"saved {path}")

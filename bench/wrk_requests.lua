@@ -1,13 +1,16 @@
 -- wrk script: cycles through requests read from a file (given after `--`) of tab-separated
 -- lines "METHOD PATH TOKEN [JSON BODY]", and prints a JSON summary line (p50/p90/p99 in
--- ms, requests/s, errors) that bench/harness.py reads.
+-- ms, requests/s, errors) that bench/harness.py reads. TOKEN is sent as a bearer token, or,
+-- written as "Name: value", as that header instead (a browser's "Cookie: ...").
 local requests, count, index = {}, 0, 0
 
 init = function(args)
   for line in io.lines(args[1]) do
     local method, path, token, body = line:match("^([^\t]+)\t([^\t]+)\t([^\t]+)\t?(.*)$")
     count = count + 1
-    local headers = { ["Authorization"] = "Bearer " .. token }
+    local headers = {}
+    local name, value = token:match("^([%w-]+): (.*)$")
+    if name then headers[name] = value else headers["Authorization"] = "Bearer " .. token end
     if body ~= "" then headers["Content-Type"] = "application/json" else body = nil end
     requests[count] = wrk.format(method, path, headers, body)
   end
