@@ -173,9 +173,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend with a pool that replaces every connection a restarted or failed-over
     # server took with it as soon as one of them fails its check (common/postgresql).
     DATABASES["default"]["ENGINE"] = "common.postgresql"
-    # Each connection is checked (one empty query) as it leaves the pool, so one that died
-    # with a restarted or failed-over server is replaced instead of failing a request
-    # (docs/resilience.md; the feed costs no measurable time more, docs/benchmarks.md).
+    # Each connection is checked as it leaves the pool (`check_idle`: its socket, and one
+    # empty query when the server wrote to it), so one that died with a restarted or
+    # failed-over server is replaced instead of failing a request (docs/resilience.md).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_HEALTH_CHECKS", default=True)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
