@@ -34,6 +34,9 @@ def check_idle(connection) -> None:
     that was answered just before."""
     if connection.closed:
         raise OperationalError("the connection is closed")
+    if not hasattr(select, "poll"):  # Windows: no poll(), and select() is for sockets < 1024
+        ConnectionPool.check_connection(connection)
+        return
     poll = select.poll()
     poll.register(connection.fileno(), select.POLLIN)
     if poll.poll(0):

@@ -91,3 +91,10 @@ def test_a_connection_with_a_message_waiting_is_checked_with_a_query_and_passes(
         check_idle(connection)
         assert queries == [connection]
         assert connection.execute("SELECT 3").fetchone() == (3,)
+
+
+def test_without_poll_every_connection_is_checked_with_a_query(conninfo, queries, monkeypatch):
+    monkeypatch.delattr(select, "poll")
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        check_idle(connection)
+        assert queries == [connection]
