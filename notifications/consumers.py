@@ -6,6 +6,7 @@ from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -76,7 +77,17 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(settings.PUBLISH_TIMEOUT):
                 await self.hub.wait_joined()
-        await self.accept()
+        try:
+            await self.accept()
+        except RuntimeError as exc:
+            # A server that stops while a handshake waits here answers it itself (uvicorn: a
+            # 500) and refuses the accept that follows: there is no socket left to serve.
+            logger.info(
+                "websocket handshake ended by the server before it was accepted: %s",
+                exc,
+                extra={"user_id": self.user_id},
+            )
+            raise StopConsumer from None
         logger.info("websocket connected", extra={"user_id": self.user_id})
         since = _since(self.scope)
         if since == -1:

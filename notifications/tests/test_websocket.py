@@ -319,3 +319,37 @@ async def test_unknown_path_is_refused():
         comm = communicator(path=path, token=await sync_to_async(access_token)(user))
         connected, _ = await comm.connect()
         assert connected is False
+
+
+async def test_a_handshake_the_stopping_server_answered_itself_ends_quietly(caplog):
+    """uvicorn, stopping while a handshake waits for the consumer's accept, answers the
+    handshake itself and raises RuntimeError for the accept that follows."""
+    from notifications import live
+
+    user = await sync_to_async(make_user)("alice")
+    token = await sync_to_async(access_token)(user)
+    scope = {
+        "type": "websocket",
+        "path": "/ws/notifications/",
+        "query_string": f"token={token}".encode(),
+        "headers": [],
+        "subprotocols": [],
+    }
+    events: asyncio.Queue = asyncio.Queue()
+    await events.put({"type": "websocket.connect"})
+    sent = []
+
+    async def send(message):
+        sent.append(message["type"])
+        if message["type"] == "websocket.accept":
+            await events.put({"type": "websocket.disconnect", "code": 1006})
+            raise RuntimeError(
+                "Expected ASGI message 'websocket.send' or 'websocket.close', but got "
+                "'websocket.accept'."
+            )
+
+    await asyncio.wait_for(application(scope, events.get, send), 10)
+    assert sent == ["websocket.accept"]
+    assert "ended by the server before it was accepted" in caplog.text
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert user.pk not in live.hub().sockets
