@@ -11,6 +11,7 @@ it. Tokens are never logged.
 """
 
 import json
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -30,6 +31,8 @@ from common.availability import (
     database_outage,
     is_database_unavailable,
 )
+
+logger = logging.getLogger("warble.websocket")
 
 # The websocket close code for "try again later" (RFC 6455 registry).
 CLOSE_TRY_AGAIN_LATER = 1013
@@ -107,18 +110,23 @@ async def refuse_unavailable(scope, receive, send) -> None:
         await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
         return
     body = json.dumps({"detail": UNAVAILABLE_DETAIL}).encode()
-    await send(
-        {
-            "type": "websocket.http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"retry-after", str(RETRY_AFTER).encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "websocket.http.response.body", "body": body})
+    try:
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"retry-after", str(RETRY_AFTER).encode()),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": body})
+    except RuntimeError as exc:
+        # A server that stops meanwhile answers the handshake itself (uvicorn: a 500) and
+        # refuses the answer sent after it (the consumer's accept meets the same).
+        logger.info("websocket handshake ended by the server before it was refused: %s", exc)
 
 
 class BrowserOriginValidator(OriginValidator):

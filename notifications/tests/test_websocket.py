@@ -353,3 +353,24 @@ async def test_a_handshake_the_stopping_server_answered_itself_ends_quietly(capl
     assert "ended by the server before it was accepted" in caplog.text
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
     assert user.pk not in live.hub().sockets
+
+
+async def test_a_refusal_the_stopping_server_answered_itself_ends_quietly(caplog):
+    """The same race for a handshake refused because the database is down."""
+    from notifications.auth import refuse_unavailable
+
+    events: asyncio.Queue = asyncio.Queue()
+    await events.put({"type": "websocket.connect"})
+    sent = []
+
+    async def send(message):
+        sent.append(message["type"])
+        raise RuntimeError(
+            "Expected ASGI message 'websocket.send' or 'websocket.close', but got "
+            "'websocket.http.response.start'."
+        )
+
+    scope = {"type": "websocket", "extensions": {"websocket.http.response": {}}}
+    await asyncio.wait_for(refuse_unavailable(scope, events.get, send), 5)
+    assert sent == ["websocket.http.response.start"]
+    assert "ended by the server before it was refused" in caplog.text
