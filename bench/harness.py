@@ -212,6 +212,19 @@ def wrk(
     return stats
 
 
+def wrk_turns(sides: dict[str, tuple[str, list]], turns: int) -> dict[str, list[dict]]:
+    """One-second wrk runs over one connection of each side (`name: (url_base, requests)`)
+    in turn, `turns` a side, which side goes first alternating: every side's runs come from
+    the same moments of a machine whose speed changes from second to second."""
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
+    order = list(sides)
+    for turn in range(turns):
+        for name in order if turn % 2 == 0 else order[::-1]:
+            base, requests = sides[name]
+            runs[name].append(wrk(base, requests, connections=1, duration=1))
+    return runs
+
+
 def cpu_seconds(server_pid: int) -> dict[str, float]:
     """CPU seconds used so far by a server's processes (the process group `server` started),
     by PostgreSQL's processes, and by this process's children that have ended (wrk runs).

@@ -175,12 +175,13 @@ def main() -> None:
                     # At one connection the two sides take turns in short runs, so both
                     # p50s come from the same moments of a machine whose speed changes
                     # from second to second; the round's p50 is the median of its runs'.
-                    turns: dict[str, list[dict]] = {"before": [], "after": []}
-                    for turn in range(args.turns):
-                        sides = [("before", before_base), ("after", after_base)]
-                        for side, base in sides if turn % 2 == 0 else sides[::-1]:
-                            stats = harness.wrk(base, workload["feed"], connections=1, duration=1)
-                            turns[side].append(stats)
+                    turns = harness.wrk_turns(
+                        {
+                            "before": (before_base, workload["feed"]),
+                            "after": (after_base, workload["feed"]),
+                        },
+                        args.turns,
+                    )
                     for side, runs in turns.items():
                         stats = {key: harness.median_of(runs, key) for key in ("p50", "p99", "rps")}
                         results.setdefault(f"{side}_feed_1", []).append(stats)

@@ -134,8 +134,8 @@ def timings(port: int, sides: dict, count: int) -> dict[str, list[float]]:
 
 
 def wrk_p50s(port: int, sides: dict, turns: int) -> dict[str, float]:
-    """Each side's p50 over one connection, as the median of `turns` one-second wrk runs a
-    side taken in turn (which side goes first alternating)."""
+    """Each side's p50 over one connection, as the median of its runs' in
+    `harness.wrk_turns`."""
     base = f"http://127.0.0.1:{port}"
     requests = {}
     for name, (path, headers) in sides.items():
@@ -143,13 +143,8 @@ def wrk_p50s(port: int, sides: dict, turns: int) -> dict[str, float]:
         # bench/wrk_requests.lua sends "Name: value" as that header.
         token = value.removeprefix("Bearer ") if header == "Authorization" else f"{header}: {value}"
         requests[name] = [(path, token)]
-    runs: dict[str, list[float]] = {name: [] for name in sides}
-    order = list(sides)
-    for turn in range(turns):
-        for name in order if turn % 2 == 0 else order[::-1]:
-            stats = harness.wrk(base, requests[name], connections=1, duration=1)
-            runs[name].append(stats["p50"])
-    return {name: statistics.median(values) for name, values in runs.items()}
+    runs = harness.wrk_turns({name: (base, requests[name]) for name in sides}, turns)
+    return {name: harness.median_of(values, "p50") for name, values in runs.items()}
 
 
 def main() -> None:
