@@ -1,3 +1,4 @@
+import contextvars
 import threading
 from collections import OrderedDict
 
@@ -142,6 +143,12 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
     def _user_by_row_version(self, user_id: int, session_id: int | None, token) -> User:
         kept = _accounts.get_recent(user_id)
+        ahead = _ahead.get()
+        if kept is not None and ahead is not None:
+            # Answered with the kept account; `CheckAhead` has the answer thrown away and the
+            # request answered again, checked here, unless the state confirms it.
+            ahead.defer(session_id, user_id, kept[0], token)
+            return User.from_db(connection.alias, _FIELDS, kept[1])
         if kept is not None:
             with connection.cursor() as cursor:
                 cursor.execute(STATE_SQL, [session_id, user_id])
@@ -161,3 +168,116 @@ class JWTAuthentication(authentication.JWTAuthentication):
         user = self._load(ROW_SQL, [session_id, user_id], session_id, token)
         _accounts.put(user_id, (user.row_version, tuple(getattr(user, f) for f in _FIELDS)))
         return user
+
+
+# The `CheckAhead` of the request being answered, where its view allows one.
+_ahead: contextvars.ContextVar = contextvars.ContextVar("warble_check_ahead", default=None)
+
+
+class CheckAhead:
+    """The account's state read by the view's first statement instead of one of its own,
+    for views that change nothing (`CheckAheadMixin`).
+
+    Authentication answers with the account the process keeps and leaves the state
+    statement (`STATE_SQL`) to the view. A list that can carry it (`fold`, the lists of
+    posts) reads it in the same statement as its page; before any other statement, and at
+    the latest when the view has answered, it is read on its own, as the ordinary check
+    would have read it first. The view's answer stands only if the account's row is
+    unchanged, active and its session live, exactly what `JWTAuthentication` checks;
+    otherwise it is thrown away and the request answered again the ordinary way, which
+    refuses the account (the same 401) or reads it again."""
+
+    def __init__(self):
+        self.params: list | None = None  # the state statement's, while it is unread
+        self.state: tuple | None = None
+        self.expected = self.token = None
+        self.sessionless = self.folding = False
+
+    def defer(self, session_id: int | None, user_id: int, version: int, token) -> None:
+        self.params, self.expected, self.token = [session_id, user_id], version, token
+        self.sessionless = session_id is None
+
+    def fold(self, sql: str, params: list, order_by: str) -> tuple[str, list] | None:
+        """`sql` (a query whose rows are never all null, ordered by `order_by` over its
+        columns as `q`) made to read the state too, or None when the state is read."""
+        if self.params is None:
+            return None
+        folded = (
+            f"SELECT s.*, q.* FROM ({STATE_SQL}) s "  # noqa: S608 (no input in the text)
+            f"LEFT JOIN ({sql}) q ON true ORDER BY {order_by}"
+        )
+        return folded, self.params + params
+
+    def unfold(self, rows: list[tuple]) -> list[tuple]:
+        """The rows of a folded statement as the statement's own; the state is kept."""
+        self.params = None
+        width = 4  # STATE_SQL's columns
+        self.state = rows[0][:width] if rows else None
+        return [row[width:] for row in rows if row[width] is not None]
+
+    def read(self) -> None:
+        """The state, read by its own statement (once)."""
+        params, self.params = self.params, None
+        if params is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(STATE_SQL, params)
+                self.state = cursor.fetchone()
+
+    def __call__(self, execute, sql, params, many, context):
+        """Django's execute wrapper: a statement that does not carry the state comes after it."""
+        if not self.folding:
+            self.read()
+        return execute(sql, params, many, context)
+
+    def confirmed(self, failing: bool = False) -> bool:
+        """Whether the kept account the request was answered with is the account now. For
+        a request `failing` already, a state that cannot be read confirms it: its own
+        failure is the answer."""
+        if self.expected is None:
+            return True  # not used: the request was checked the ordinary way
+        try:
+            self.read()
+        except Exception:
+            if failing:
+                return True
+            raise
+        if self.state is None:
+            return False
+        version, active, valid_after, live = self.state
+        if self.sessionless:  # rare: tokens issued before sessions existed
+            live = User(sessions_valid_after=valid_after).accepts_sessionless_token(self.token)
+        return version == self.expected and active and live
+
+
+def ahead() -> CheckAhead | None:
+    """The request's `CheckAhead`, while its state is unread."""
+    check = _ahead.get()
+    return check if check is not None and check.params is not None else None
+
+
+class CheckAheadMixin:
+    """For views whose GET changes nothing: the account's state is read by the view's first
+    statement (`CheckAhead`)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD") or connection.vendor != "postgresql":
+            return super().dispatch(request, *args, **kwargs)
+        check = CheckAhead()
+        token = _ahead.set(check)
+        try:
+            with connection.execute_wrapper(check):
+                try:
+                    response = super().dispatch(request, *args, **kwargs)
+                except Exception:
+                    # A view may fail on an account that is gone (a 500 where the ordinary
+                    # check answers 401): the failure stands only for a confirmed account.
+                    if check.confirmed(failing=True):
+                        raise
+                else:
+                    if check.confirmed():
+                        return response
+        finally:
+            _ahead.reset(token)
+        # Answered with an account that is not the account now: answered again, checked
+        # first, as every other view is.
+        return super().dispatch(request, *args, **kwargs)

@@ -14,6 +14,7 @@ from django.db.models import Count, F, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts import authentication
 from accounts.models import User
 from follows.models import Block
 from follows.selectors import hide_blocked
@@ -446,9 +447,23 @@ class PostRows:
     def __getitem__(self, window: slice) -> list[PostRow]:
         if window.start:
             raise ValueError("lists of posts are paged by keys, never by offset")
+        sql, params = self.statement(int(window.stop))
+        # The account's state, when authentication left it to the request's first
+        # statement, is read by this one (accounts.authentication.CheckAhead).
+        check = authentication.ahead() if self.viewer_id is not None else None
+        order = f"q.page_key {'DESC' if self.descending else 'ASC'}"
+        folded = check.fold(sql, params, order) if check else None
         with connection.cursor() as cursor:
-            cursor.execute(*self.statement(int(window.stop)))
-            rows = cursor.fetchall()
+            if folded:
+                check.folding = True
+                try:
+                    cursor.execute(*folded)
+                finally:
+                    check.folding = False
+                rows = check.unfold(cursor.fetchall())
+            else:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
         return [_row(values) for values in rows]
 
 

@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.authentication import CheckAheadMixin
 from accounts.serializers import UserPublicSerializer
 from accounts.views import UserScopedListView
 from common.pagination import cursor_pagination
@@ -28,7 +29,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
-class PostListCreateView(generics.ListAPIView):
+class PostListCreateView(CheckAheadMixin, generics.ListAPIView):
     serializer_class = PostSerializer
     throttle_scope = "post"
 
@@ -138,7 +139,7 @@ class PostDetailView(PostObjectMixin, generics.GenericAPIView):
     summary="One user's posts",
     responses={200: PostSerializer(many=True), 401: UNAUTHORIZED, 404: NOT_FOUND},
 )
-class UserPostsView(UserScopedListView):
+class UserPostsView(CheckAheadMixin, UserScopedListView):
     serializer_class = PostSerializer
 
     def get_queryset(self):
@@ -147,7 +148,7 @@ class UserPostsView(UserScopedListView):
         )
 
 
-class FeedView(generics.ListAPIView):
+class FeedView(CheckAheadMixin, generics.ListAPIView):
     pagination_class = cursor_pagination("post_id")
     serializer_class = PostSerializer
 

@@ -9,10 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
 from rest_framework_simplejwt import authentication as simplejwt_authentication
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from accounts.authentication import JWTAuthentication
+from accounts.authentication import CheckAhead, CheckAheadMixin, JWTAuthentication
 from accounts.models import AccountSession, User
 from common.testing import PASSWORD, client_for
 
@@ -361,3 +362,112 @@ def test_signed_out_sessions_leave_no_row(user):
     APIClient().post(LOGOUT, {"refresh": tokens["refresh"]})
     assert not AccountSession.objects.exists()
     assert User.objects.get(pk=user.pk).sessions_valid_after is None
+
+
+# --- the check read ahead, by the view's statement (read-only views, PostgreSQL) ---------
+
+# The lists of posts: their page's statement reads the account's state too.
+HOT_READS = ["/api/feed/", "/api/users/alice/posts/", "/api/posts/?q=hello"]
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="accounts are kept on PostgreSQL only"
+)
+
+
+def with_a_post(client, path: str) -> str:
+    """`path` with `{post}` naming a post of the client's, made first."""
+    response = client.post("/api/posts/", {"text": "hello there"}, format="json")
+    assert response.status_code == 201
+    return path.format(post=response.json()["id"])
+
+
+@pytest.fixture
+def ahead_outcomes(monkeypatch):
+    """Each checked-ahead request's outcome: whether the kept account was confirmed."""
+    outcomes = []
+    confirmed = CheckAhead.confirmed
+
+    def spy(self, failing=False):
+        result = confirmed(self, failing)
+        if self.expected is not None:
+            outcomes.append(result)
+        return result
+
+    monkeypatch.setattr(CheckAhead, "confirmed", spy)
+    return outcomes
+
+
+@postgresql_only
+@pytest.mark.parametrize("path", HOT_READS)
+def test_a_hot_read_reads_the_account_with_its_page(user, path, ahead_outcomes, monkeypatch):
+    tokens = sign_in()
+    client = bearer(tokens["access"])
+    path = with_a_post(client, path)
+    first = client.get(path)  # reads the account: what was kept has changed since
+    assert first.status_code == 200
+
+    def statements() -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(path).content == first.content
+        return [query["sql"] for query in captured]
+
+    ahead_outcomes.clear()
+    ahead = statements()
+    assert ahead_outcomes == [True]
+    assert "accounts_accountsession" in ahead[0] and "posts_post" in ahead[0]
+    monkeypatch.setattr(CheckAheadMixin, "dispatch", APIView.dispatch)
+    ordinary = statements()
+    assert "posts_post" not in ordinary[0]  # the state's own statement
+    assert len(ahead) == len(ordinary) - 1
+
+
+@postgresql_only
+@pytest.mark.parametrize("path", HOT_READS)
+def test_a_hot_read_refuses_at_once_what_the_ordinary_check_refuses(user, path, ahead_outcomes):
+    tokens = sign_in()
+    client = bearer(tokens["access"])
+    path = with_a_post(client, path)
+    assert client.get(path).status_code == 200
+    ordinary = bearer(tokens["access"])
+
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    refused = client.get(path)
+    inactive = ordinary.get(ME)
+    assert (refused.status_code, inactive.status_code) == (401, 401)
+    assert refused.json() == inactive.json()
+    assert refused["WWW-Authenticate"] == inactive["WWW-Authenticate"]
+    User.objects.filter(pk=user.pk).update(is_active=True)
+    assert client.get(path).status_code == 200
+
+    assert client.post(LOGOUT, {"refresh": tokens["refresh"]}, format="json").status_code == 204
+    signed_out = client.get(path)
+    assert signed_out.status_code == 401
+    assert signed_out.json() == ordinary.get(ME).json()
+    assert False in ahead_outcomes
+
+
+@postgresql_only
+def test_a_hot_read_answers_again_for_an_account_changed_since_it_was_kept(user, ahead_outcomes):
+    tokens = sign_in()
+    client = bearer(tokens["access"])
+    assert client.post("/api/posts/", {"text": "hello there"}, format="json").status_code == 201
+    assert client.get("/api/feed/").status_code == 200
+    assert client.get("/api/feed/").status_code == 200
+    assert ahead_outcomes[-1] is True
+    # Changed behind the process's back: the kept account is stale, so the answer made
+    # with it is thrown away and made again with the account as it is now.
+    User.objects.filter(pk=user.pk).update(display_name="Renamed")
+    feed = client.get("/api/feed/").json()["results"]
+    assert feed[0]["author"]["display_name"] == "Renamed"
+    assert ahead_outcomes[-1] is False
+    assert client.get("/api/feed/").json()["results"] == feed
+    assert ahead_outcomes[-1] is True
+
+
+@postgresql_only
+def test_a_write_is_never_checked_ahead(user, ahead_outcomes):
+    tokens = sign_in()
+    client = bearer(tokens["access"])
+    assert client.get("/api/feed/").status_code == 200
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert client.post("/api/posts/", {"text": "hello"}, format="json").status_code == 401
+    assert ahead_outcomes == []
