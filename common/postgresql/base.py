@@ -1,19 +1,25 @@
-"""Django's PostgreSQL backend, with its psycopg pool replaced by `RecoveringPool`.
+"""Django's PostgreSQL backend, with its psycopg pool replaced by `RecoveringPool` and its
+timestamp loader by `IsoTimestamptzLoader`.
 
 Django builds the pool itself (`DatabaseWrapper.pool`) and offers no setting for its class,
-so this backend builds it the way Django does, from the same `OPTIONS["pool"]`, and leaves
-everything else to Django's backend. Every process type (gunicorn, uvicorn, daphne, the
+so this backend builds it the way Django does, from the same `OPTIONS["pool"]`; it gives
+connections Django's adapters with the one loader replaced, and leaves everything else to
+Django's backend. Every process type (gunicorn, uvicorn, daphne, the
 fan-out worker) gets it through `DATABASES`.
 """
 
+import functools
 import logging
 import select
+from datetime import datetime
 from time import monotonic
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base
-from psycopg import OperationalError
+from psycopg import OperationalError, adapt
+from psycopg.types.datetime import TimestamptzLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 logger = logging.getLogger(__name__)
@@ -101,7 +107,42 @@ class RecoveringPool(ConnectionPool):
             raise PoolTimeout(f"couldn't get a connection after {timeout:.2f} sec") from None
 
 
+class IsoTimestamptzLoader(TimestamptzLoader):
+    """Django's loader of `timestamptz` values (its `BaseTzLoader`: psycopg's, with the
+    result given the connection's time zone), parsing PostgreSQL's ISO text with Python's
+    `datetime.fromisoformat` (C) instead of psycopg's pure-Python regular expression: 3.2
+    against 9.1 us a value, 23 values a page of posts. Text it does not read (years past
+    9999 or BC, `infinity`, a DateStyle other than ISO) goes to psycopg's loader, which
+    reads it or raises as it did."""
+
+    timezone = None  # Django compares it with the connection's (`create_cursor`)
+
+    def load(self, data) -> datetime:
+        try:
+            value = datetime.fromisoformat(bytes(data).decode())
+            if value.tzinfo is not self._timezone:  # as psycopg's: in the session's zone
+                value = value.astimezone(self._timezone)
+        except (ValueError, OverflowError):
+            value = super().load(data)
+        return value.replace(tzinfo=self.timezone)
+
+
+@functools.lru_cache
+def adapters_template(use_tz: bool, timezone) -> adapt.AdaptersMap:
+    """Django's adapters for a connection (`get_adapters_template`), with its timestamptz
+    loader replaced by `IsoTimestamptzLoader` for the same time zone."""
+    context = adapt.AdaptersMap(base.get_adapters_template(use_tz, timezone))
+    loader = type("SpecificIsoTimestamptzLoader", (IsoTimestamptzLoader,), {"timezone": timezone})
+    context.register_loader("timestamptz", loader)
+    return context
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        params["context"] = adapters_template(settings.USE_TZ, self.timezone)
+        return params
+
     @property
     def pool(self):
         options = self.settings_dict["OPTIONS"].get("pool")
