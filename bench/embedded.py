@@ -29,7 +29,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -178,69 +177,52 @@ def main() -> None:
     feed = [("/api/feed/", tokens[user]) for user in readers]
     results: dict[str, list] = {}
 
-    with tempfile.TemporaryDirectory() as scratch:
-        before_root = Path(scratch) / "before"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", "-q", str(before_root), args.before],
-            cwd=harness.ROOT,
-            check=True,
+    with harness.worktree(args.before) as (scratch, before_root):
+        before_data, after_data = (
+            scratch / "before.sqlite3",
+            scratch / "after.sqlite3",
         )
-        try:
-            before_data, after_data = (
-                Path(scratch) / "before.sqlite3",
-                Path(scratch) / "after.sqlite3",
+        copy_for(before_root, before_data)
+        shutil.copyfile(DATA, after_data)
+        sides = {
+            "before": (before_root, before_data, BEFORE_PORT),
+            "after": (harness.ROOT, after_data, AFTER_PORT),
+        }
+        servers = {}
+        for side, (root, data, port) in sides.items():
+            command = [harness.PYTHON, "manage.py", "serve", "--skip-setup"]
+            servers[side] = harness.server(
+                command, env_for(data, port), f"http://127.0.0.1:{port}/healthz", root
             )
-            copy_for(before_root, before_data)
-            shutil.copyfile(DATA, after_data)
-            sides = {
-                "before": (before_root, before_data, BEFORE_PORT),
-                "after": (harness.ROOT, after_data, AFTER_PORT),
-            }
-            servers = {}
-            for side, (root, data, port) in sides.items():
-                command = [harness.PYTHON, "manage.py", "serve", "--skip-setup"]
-                servers[side] = harness.server(
-                    command, env_for(data, port), f"http://127.0.0.1:{port}/healthz", root
-                )
-            with servers["before"], servers["after"]:
-                bases = {side: f"http://127.0.0.1:{port}" for side, (_, _, port) in sides.items()}
-                for path, token in feed[:20]:
-                    answers = [
-                        get(base, path, token).replace(base.encode(), b"BASE")
-                        for base in bases.values()
-                    ]
-                    if answers[0] != answers[1]:
-                        raise SystemExit(f"different answers to {path}")
-                for number in range(1, args.rounds + 1):
-                    harness.log(f"round {number}/{args.rounds}")
-                    for side, base in bases.items():
-                        harness.wrk(base, feed, connections=1, duration=2)
-                        one = harness.wrk(base, feed, connections=1, duration=args.duration)
-                        eight = harness.wrk(base, feed, connections=8, duration=args.duration)
-                        answered, times = asyncio.run(
-                            deliveries(
-                                base, tokens[author], [tokens[user] for user in follower_ids]
-                            )
-                        )
-                        ws = {
-                            "post_p50": statistics.median(answered) * 1000,
-                            "p50": statistics.median(times) * 1000,
-                            "p90": harness.percentile(times, 0.9) * 1000,
-                        }
-                        results.setdefault(side, []).append(
-                            {"feed_1": one, "feed_8": eight, "ws": ws}
-                        )
-                        harness.log(
-                            f"  {side}: feed p50 {one['p50']:.2f} ms, {eight['rps']:.0f} req/s "
-                            f"at 8; POST answered p50 {ws['post_p50']:.1f} ms, websocket p50 "
-                            f"{ws['p50']:.1f} ms, p90 {ws['p90']:.1f} ms"
-                        )
-        finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(before_root)],
-                cwd=harness.ROOT,
-                check=False,
-            )
+        with servers["before"], servers["after"]:
+            bases = {side: f"http://127.0.0.1:{port}" for side, (_, _, port) in sides.items()}
+            for path, token in feed[:20]:
+                answers = [
+                    get(base, path, token).replace(base.encode(), b"BASE")
+                    for base in bases.values()
+                ]
+                if answers[0] != answers[1]:
+                    raise SystemExit(f"different answers to {path}")
+            for number in range(1, args.rounds + 1):
+                harness.log(f"round {number}/{args.rounds}")
+                for side, base in bases.items():
+                    harness.wrk(base, feed, connections=1, duration=2)
+                    one = harness.wrk(base, feed, connections=1, duration=args.duration)
+                    eight = harness.wrk(base, feed, connections=8, duration=args.duration)
+                    answered, times = asyncio.run(
+                        deliveries(base, tokens[author], [tokens[user] for user in follower_ids])
+                    )
+                    ws = {
+                        "post_p50": statistics.median(answered) * 1000,
+                        "p50": statistics.median(times) * 1000,
+                        "p90": harness.percentile(times, 0.9) * 1000,
+                    }
+                    results.setdefault(side, []).append({"feed_1": one, "feed_8": eight, "ws": ws})
+                    harness.log(
+                        f"  {side}: feed p50 {one['p50']:.2f} ms, {eight['rps']:.0f} req/s "
+                        f"at 8; POST answered p50 {ws['post_p50']:.1f} ms, websocket p50 "
+                        f"{ws['p50']:.1f} ms, p90 {ws['p90']:.1f} ms"
+                    )
 
     def paired(measure: str, key: str) -> float:
         return statistics.median(

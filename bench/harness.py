@@ -113,6 +113,23 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 
 
 @contextmanager
+def worktree(commit: str):
+    """A checkout of `commit` (`git worktree`, detached) in a temporary directory, with that
+    directory for scratch files: `(scratch, root)`, both removed after the block."""
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch) / "before"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "-q", str(root), commit], cwd=ROOT, check=True
+        )
+        try:
+            yield Path(scratch), root
+        finally:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(root)], cwd=ROOT, check=False
+            )
+
+
+@contextmanager
 def server(command: list[str], env: dict, health_url: str, root: Path = ROOT):
     """Run a server process (from the checkout at `root`) for the duration of the block."""
     address = urllib.parse.urlsplit(health_url)
@@ -209,6 +226,9 @@ def wrk(
     stats = json.loads(line.removeprefix("WRK_JSON "))
     if stats["errors"]:
         raise RuntimeError(f"{stats['errors']} failed requests during the run:\n{result.stdout}")
+    if not stats["requests"]:
+        # A run shorter than one answer measures nothing (its p50 and rate would read 0).
+        raise RuntimeError(f"no request answered within {duration}s: a longer run is needed")
     return stats
 
 

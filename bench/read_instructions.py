@@ -22,7 +22,6 @@ import re
 import runpy
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -105,30 +104,16 @@ def main() -> None:
         ],
     }
     counts: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        before_root = Path(scratch) / "before"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", "-q", str(before_root), args.before],
-            cwd=harness.ROOT,
-            check=True,
-        )
-        try:
-            for kind in args.kinds.split(","):
-                paths_file = Path(scratch) / f"{kind}.json"
-                paths_file.write_text(json.dumps(workload[kind]))
-                for side, root in (("before", before_root), ("after", harness.ROOT)):
-                    low, high = (
-                        instructions(root, paths_file, n, args.warm_up)
-                        for n in (args.low, args.high)
-                    )
-                    counts.setdefault(kind, {})[side] = (high - low) / (args.high - args.low)
-                    harness.log(f"{kind} {side}: {counts[kind][side] / 1e6:.3f} M a request")
-        finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(before_root)],
-                cwd=harness.ROOT,
-                check=False,
-            )
+    with harness.worktree(args.before) as (scratch, before_root):
+        for kind in args.kinds.split(","):
+            paths_file = scratch / f"{kind}.json"
+            paths_file.write_text(json.dumps(workload[kind]))
+            for side, root in (("before", before_root), ("after", harness.ROOT)):
+                low, high = (
+                    instructions(root, paths_file, n, args.warm_up) for n in (args.low, args.high)
+                )
+                counts.setdefault(kind, {})[side] = (high - low) / (args.high - args.low)
+                harness.log(f"{kind} {side}: {counts[kind][side] / 1e6:.3f} M a request")
     print()
     print(f"machine: {harness.machine()}; before: {args.before}")
     for kind, sides in counts.items():

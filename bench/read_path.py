@@ -35,7 +35,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -149,55 +148,42 @@ def main() -> None:
         results.setdefault(name, []).append(stats)
         harness.log(f"  {name}: p50 {stats['p50']:.2f} ms, {stats['rps']:.0f} req/s")
 
-    with tempfile.TemporaryDirectory() as scratch:
-        before_root = Path(scratch) / "before"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", "-q", str(before_root), args.before],
-            cwd=harness.ROOT,
-            check=True,
-        )
-        try:
-            before_data = before_database(before_root)
-            with (
-                harness.gunicorn(before_data, BEFORE_PORT, root=before_root),
-                harness.gunicorn(LARGE, AFTER_PORT) as after_server,
-            ):
-                for kind in ("feed", "user_posts", "search"):
-                    for path, token in workload[kind][:20]:
-                        # `next` links name the server's own address.
-                        before = body(before_base, path, token)[1].replace(
-                            before_base.encode(), after_base.encode()
-                        )
-                        if before != body(after_base, path, token)[1]:
-                            raise SystemExit(f"different answers to {path}")
-                for round_number in range(1, args.rounds + 1):
-                    harness.log(f"round {round_number}/{args.rounds}")
-                    # At one connection the two sides take turns in short runs, so both
-                    # p50s come from the same moments of a machine whose speed changes
-                    # from second to second; the round's p50 is the median of its runs'.
-                    turns = harness.wrk_turns(
-                        {
-                            "before": (before_base, workload["feed"]),
-                            "after": (after_base, workload["feed"]),
-                        },
-                        args.turns,
+    with harness.worktree(args.before) as (_, before_root):
+        before_data = before_database(before_root)
+        with (
+            harness.gunicorn(before_data, BEFORE_PORT, root=before_root),
+            harness.gunicorn(LARGE, AFTER_PORT) as after_server,
+        ):
+            for kind in ("feed", "user_posts", "search"):
+                for path, token in workload[kind][:20]:
+                    # `next` links name the server's own address.
+                    before = body(before_base, path, token)[1].replace(
+                        before_base.encode(), after_base.encode()
                     )
-                    for side, runs in turns.items():
-                        stats = {key: harness.median_of(runs, key) for key in ("p50", "p99", "rps")}
-                        results.setdefault(f"{side}_feed_1", []).append(stats)
-                        harness.log(f"  {side}_feed_1: p50 {stats['p50']:.2f} ms")
-                    for side, base in (("before", before_base), ("after", after_base)):
-                        for kind in ("feed", "user_posts", "search", "baseline"):
-                            server = after_server if side == "after" else None
-                            measure(f"{side}_{kind}_32", base, workload[kind], 32, server)
-                    # The earlier commit has no /bench/floor/.
-                    measure("after_floor_32", after_base, workload["floor"], 32, after_server)
-        finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(before_root)],
-                cwd=harness.ROOT,
-                check=False,
-            )
+                    if before != body(after_base, path, token)[1]:
+                        raise SystemExit(f"different answers to {path}")
+            for round_number in range(1, args.rounds + 1):
+                harness.log(f"round {round_number}/{args.rounds}")
+                # At one connection the two sides take turns in short runs, so both
+                # p50s come from the same moments of a machine whose speed changes
+                # from second to second; the round's p50 is the median of its runs'.
+                turns = harness.wrk_turns(
+                    {
+                        "before": (before_base, workload["feed"]),
+                        "after": (after_base, workload["feed"]),
+                    },
+                    args.turns,
+                )
+                for side, runs in turns.items():
+                    stats = {key: harness.median_of(runs, key) for key in ("p50", "p99", "rps")}
+                    results.setdefault(f"{side}_feed_1", []).append(stats)
+                    harness.log(f"  {side}_feed_1: p50 {stats['p50']:.2f} ms")
+                for side, base in (("before", before_base), ("after", after_base)):
+                    for kind in ("feed", "user_posts", "search", "baseline"):
+                        server = after_server if side == "after" else None
+                        measure(f"{side}_{kind}_32", base, workload[kind], 32, server)
+                # The earlier commit has no /bench/floor/.
+                measure("after_floor_32", after_base, workload["floor"], 32, after_server)
 
     def paired(numerator: str, denominator: str, key: str) -> float:
         return statistics.median(
