@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness, web
 from bench.feed import LARGE, SEARCH_TERMS, typical_users
-from bench.read_path import authors
+from bench.read_path import authors, timeline_post
 
 
 def requests(paths: list[list], count: int, warm_up: int) -> None:
@@ -73,7 +73,11 @@ def instructions(root: Path, paths_file: Path, count: int, warm_up: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", help="the commit to compare with (required)")
-    parser.add_argument("--kinds", default="feed,user_posts,search")
+    parser.add_argument(
+        "--kinds",
+        default="feed,user_posts,search",
+        help="of feed, user_posts, search, post, notifications, profile",
+    )
     parser.add_argument("--low", type=int, default=50)
     parser.add_argument("--high", type=int, default=200)
     parser.add_argument("--warm-up", type=int, default=100)
@@ -101,6 +105,12 @@ def main() -> None:
         "search": [
             [f"/api/posts/?q={term}", tokens[user]]
             for user, term in zip(readers, SEARCH_TERMS * 5, strict=False)
+        ],
+        "post": [[f"/api/posts/{timeline_post(user)}/", tokens[user]] for user in readers],
+        "notifications": [["/api/notifications/", tokens[user]] for user in readers],
+        "profile": [
+            [f"/api/users/{name}/", tokens[user]]
+            for name, user in zip(names, readers, strict=False)
         ],
     }
     counts: dict[str, dict[str, float]] = {}

@@ -11,10 +11,12 @@ the targets are stated in, as medians of the per-round ratios:
 - a user's posts, req/s at 32 connections, after / before                   >= 1.5
 - search, req/s at 32 connections, after / before                           >= 1.5
 
-and, for what the first can reach, a plain Django view answering `[]` without the database
-(`/bench/floor/`, same server and middleware) against the same DRF list, with the CPU time
-each request of this checkout's server took from its own processes, from PostgreSQL's and
-from wrk's (read from /proc around each run at 32 connections).
+and, with no target, the other hot reads at 32 connections, after / before: a post, the
+reader's notifications, a profile. For what the first can reach, a plain Django view
+answering `[]` without the database (`/bench/floor/`, same server and middleware) against
+the same DRF list, with the CPU time each request of this checkout's server took from its
+own processes, from PostgreSQL's and from wrk's (read from /proc around each run at 32
+connections).
 
 At one connection the two servers take turns in one-second wrk runs (--turns a side each
 round, which goes first alternating), and a round's p50 is the median of its runs': both
@@ -44,6 +46,7 @@ from bench import harness
 from bench.feed import LARGE, SEARCH_TERMS, typical_users
 
 BEFORE_PORT, AFTER_PORT = 8711, 8712
+OTHER_READS = ("post", "notifications", "profile")
 
 
 def authors(count: int, rng: random.Random) -> list[str]:
@@ -53,6 +56,16 @@ def authors(count: int, rng: random.Random) -> list[str]:
         "AND u.is_active ORDER BY u.id LIMIT 2000",
     )
     return rng.sample([row[0] for row in rows], min(count, len(rows)))
+
+
+def timeline_post(user_id: int) -> int:
+    """The newest post of the reader's home timeline (one they can see)."""
+    rows = harness.sql(
+        LARGE,
+        "SELECT post_id FROM posts_timelineentry WHERE user_id = %s ORDER BY post_id DESC LIMIT 1",
+        [user_id],
+    )
+    return rows[0][0]
 
 
 def migrations(root: Path) -> dict[str, list[str]]:
@@ -128,6 +141,14 @@ def main() -> None:
             (f"/api/posts/?q={urllib.request.quote(term)}", tokens[user])
             for user, term in zip(readers, SEARCH_TERMS * 10, strict=False)
         ],
+        # The other hot reads, no target: a post of the reader's timeline, the reader's
+        # notifications, an author's profile.
+        "post": [(f"/api/posts/{timeline_post(user)}/", tokens[user]) for user in readers],
+        "notifications": [("/api/notifications/", tokens[user]) for user in readers],
+        "profile": [
+            (f"/api/users/{name}/", tokens[user])
+            for name, user in zip(names, readers, strict=False)
+        ],
         "baseline": [("/bench/baseline/", tokens[user]) for user in readers],
         "floor": [("/bench/floor/", tokens[user]) for user in readers],
     }
@@ -154,7 +175,7 @@ def main() -> None:
             harness.gunicorn(before_data, BEFORE_PORT, root=before_root),
             harness.gunicorn(LARGE, AFTER_PORT) as after_server,
         ):
-            for kind in ("feed", "user_posts", "search"):
+            for kind in ("feed", "user_posts", "search", *OTHER_READS):
                 for path, token in workload[kind][:20]:
                     # `next` links name the server's own address.
                     before = body(before_base, path, token)[1].replace(
@@ -179,7 +200,7 @@ def main() -> None:
                     results.setdefault(f"{side}_feed_1", []).append(stats)
                     harness.log(f"  {side}_feed_1: p50 {stats['p50']:.2f} ms")
                 for side, base in (("before", before_base), ("after", after_base)):
-                    for kind in ("feed", "user_posts", "search", "baseline"):
+                    for kind in ("feed", "user_posts", "search", *OTHER_READS, "baseline"):
                         server = after_server if side == "after" else None
                         measure(f"{side}_{kind}_32", base, workload[kind], 32, server)
                 # The earlier commit has no /bench/floor/.
@@ -203,6 +224,10 @@ def main() -> None:
         ),
         ("search req/s, after / before", "after_search_32", "before_search_32", "rps", 1.5),
         ("feed req/s, after / before", "after_feed_32", "before_feed_32", "rps", None),
+        *(
+            (f"{kind} req/s, after / before", f"after_{kind}_32", f"before_{kind}_32", "rps", None)
+            for kind in OTHER_READS
+        ),
         (
             "bare Django view req/s / DRF list, after",
             "after_floor_32",
