@@ -185,6 +185,23 @@ def post_get(*, post_id: int, viewer: User | None = None) -> Post | None:
     return with_related(visible(Post.objects.filter(pk=post_id), viewer)).first()
 
 
+# The largest id a post can have (a `bigint`); a larger one names no post.
+_MAX_ID = 2**63 - 1
+
+
+def post_to_read(*, post_id: int, viewer: User | None = None) -> "Post | PostRow | None":
+    """The post `post_get` finds, to be shown. On PostgreSQL a `PostRow` read by one fixed
+    statement with the viewer's flags (and, where the view allows it, the account's state:
+    `CheckAhead`), instead of the ORM's query and `viewer_flags`' second one; elsewhere the
+    model instance. Either renders the same (`PostSerializer`)."""
+    if connection.vendor != "postgresql":
+        return post_get(post_id=post_id, viewer=viewer)
+    if not 0 < post_id <= _MAX_ID:
+        return None
+    rows = _visible_posts(["p.id = %s"], [post_id], viewer)[:1]
+    return rows[0] if rows else None
+
+
 def post_ancestors(*, post: Post, viewer: User | None = None) -> list[Post]:
     """The chain of posts `post` replies to, root first, at most MAX_ANCESTORS. One
     recursive query walks the chain; it stops at a deleted parent."""

@@ -113,7 +113,7 @@ class InteractionMixin(PostObjectMixin):
         return post
 
 
-class PostDetailView(PostObjectMixin, generics.GenericAPIView):
+class PostDetailView(CheckAheadMixin, PostObjectMixin, generics.GenericAPIView):
     serializer_class = PostSerializer
 
     @extend_schema(
@@ -122,7 +122,10 @@ class PostDetailView(PostObjectMixin, generics.GenericAPIView):
         responses={200: PostSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND},
     )
     def get(self, request, pk: int):
-        return Response(PostSerializer(self.get_post(pk), context={"request": request}).data)
+        post = selectors.post_to_read(post_id=pk, viewer=request.user)
+        if post is None:
+            raise Http404
+        return Response(PostSerializer(post, context={"request": request}).data)
 
     @extend_schema(
         tags=["posts"],

@@ -265,6 +265,46 @@ def test_flags_read_with_the_page_are_those_of_viewer_flags(user, other):
         assert read.liked and read.reposted and read.bookmarked
 
 
+def test_a_post_is_read_with_the_viewers_flags_in_as_few_statements(api, user, other):
+    from posts.services import bookmark_create, like_create, repost_create
+
+    liked = post_create(author=other, text="liked and bookmarked")[0]
+    like_create(user=user, post=liked)
+    bookmark_create(user=user, post=liked)
+    plain = post_create(author=other, text="plain")[0]
+    reposted = post_create(author=other, text="reposted")[0]
+    repost_create(user=user, post=reposted)
+    others_repost = repost_create(user=other, post=liked)[0]
+    shown = {}
+    for post in (liked, plain, reposted, others_repost):
+        api.get(f"/api/posts/{post.pk}/")  # the process keeps the account from here on
+        with CaptureQueriesContext(connection) as queries:
+            response = api.get(f"/api/posts/{post.pk}/")
+        assert response.status_code == 200
+        shown[post.pk] = response.json()
+        # On PostgreSQL the post, the viewer's flags and the account's state are one
+        # statement (posts.selectors.post_to_read, CheckAhead); elsewhere the account, the
+        # post and the flags are one each.
+        assert len(queries) == (1 if connection.vendor == "postgresql" else 3)
+    flags = {pk: [shown[pk][flag] for flag in ("liked", "reposted", "bookmarked")] for pk in shown}
+    assert flags == {
+        liked.pk: [True, False, True],
+        plain.pk: [False, False, False],
+        reposted.pk: [False, True, False],
+        # A repost shows what the viewer did to its original.
+        others_repost.pk: [True, False, True],
+    }
+    assert shown[others_repost.pk]["repost_of"]["id"] == liked.pk
+    assert shown[others_repost.pk]["repost_of"]["liked"] is True
+
+
+@pytest.mark.parametrize("pk", ["0", str(2**63 - 1), str(2**63), "9" * 40])
+def test_a_post_id_that_names_no_post_is_a_404(api, pk):
+    response = api.get(f"/api/posts/{pk}/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
 def test_search_query_count(api, other):
     Post.objects.bulk_create([Post(author=other, text=f"word {i}") for i in range(120)])
     path = "/api/posts/?q=word"
