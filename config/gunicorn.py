@@ -1,7 +1,10 @@
 """gunicorn settings for the REST API (`gunicorn -c config/gunicorn.py config.wsgi`)."""
 
 import gc
+import json
 import os
+
+from gunicorn import util
 
 from common.logging import logging_config
 
@@ -19,6 +22,23 @@ graceful_timeout = 20
 keepalive = 5
 # Search queries may be long once URL-encoded; this is gunicorn's maximum.
 limit_request_line = 8190
+
+
+def write_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's own answer to a request it cannot read (a request line past
+    `limit_request_line`, a malformed header ...), in the API's error shape instead of its
+    HTML page: the same status, `{"detail": ...}` as JSON. gunicorn has no setting for it;
+    its workers call `gunicorn.util.write_error`, replaced here in the master process before
+    they are forked."""
+    body = json.dumps({"detail": f"{reason}: {mesg}"}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+util.write_error = write_error
 # Requests are logged once, by the application (common.logging), without query strings.
 accesslog = None
 errorlog = "-"

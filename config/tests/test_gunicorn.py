@@ -1,9 +1,14 @@
 """gunicorn's settings as gunicorn itself reads them from `config/gunicorn.py`."""
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from notifications.tests.e2e import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,3 +44,30 @@ def test_workers_freeze_what_they_loaded_and_collect_less_often():
     # the older ones as Python sets them, and what was loaded is out of the collector's way.
     assert read["after"]["threshold"] == [20_000, *read["before"]["threshold"][1:]]
     assert read["after"]["frozen"] > 1_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_gunicorn_cannot_read_is_answered_in_the_apis_error_shape(tmp_path):
+    stack = Stack(tmp_path, broker=None)
+    try:
+        _, base = stack.api()
+        host, port = base.removeprefix("http://").split(":")
+        # A request line past gunicorn's limit (8190 bytes): a search of 500 four-byte
+        # characters and a long author name, percent-encoded.
+        query = "%F2%8D%B1%AE" * 500 + "&author=" + "%F2%8D%B1%AE" * 200
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(f"GET /api/posts/?q={query} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+    finally:
+        stack.stop()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0] == "HTTP/1.1 400 Bad Request"
+    assert "Content-Type: application/json" in lines
+    assert f"Content-Length: {len(body)}" in lines
+    assert "Connection: close" in lines
+    detail = json.loads(body)["detail"]
+    assert detail.startswith("Bad Request: Request Line is too large (")
+    assert detail.endswith(" > 8190)")
