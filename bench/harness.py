@@ -6,9 +6,11 @@ Run benchmarks from the project root with the project's virtualenv, e.g.
 postgres://postgres@127.0.0.1:5432) and wrk on PATH.
 """
 
+import io
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -110,6 +112,32 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+def call_wsgi(application, environs: list[dict], times: int) -> None:
+    """Call a WSGI application `times` times, the environs in turn; each must answer 200."""
+    status = []
+
+    def start_response(line, headers, exc_info=None):
+        status.append(line)
+
+    for number in range(times):
+        environ = environs[number % len(environs)]
+        b"".join(application({**environ, "wsgi.input": io.BytesIO(b"")}, start_response))
+        if not status.pop().startswith("200"):
+            raise RuntimeError(f"{environ['PATH_INFO']}: not 200")
+
+
+def callgrind(arguments: list[str], env: dict) -> int:
+    """The instructions a Python process run with `arguments` executes, counted by valgrind's
+    callgrind."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", PYTHON]
+    done = subprocess.run(
+        [*command, *arguments], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise RuntimeError(f"{arguments}: exit status {done.returncode}\n{done.stderr[-3000:]}")
+    return int(re.search(r"Collected : (\d+)", done.stderr).group(1))
 
 
 @contextmanager

@@ -14,21 +14,17 @@ have the same migrations (for older ones, bench/read_path.py). Needs valgrind.
 """
 
 import argparse
-import io
 import json
 import os
 import random
-import re
 import runpy
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import harness, web
-from bench.feed import LARGE, SEARCH_TERMS, typical_users
-from bench.read_path import authors, timeline_post
+from bench import harness, read_path, web
+from bench.feed import LARGE, typical_users
 
 
 def requests(paths: list[list], count: int, warm_up: int) -> None:
@@ -48,26 +44,12 @@ def requests(paths: list[list], count: int, warm_up: int) -> None:
         path, _, query = path.partition("?")
         environ = web.wsgi_environ(path, {"HTTP_AUTHORIZATION": f"Bearer {token}"})
         environs.append({**environ, "QUERY_STRING": query})
-    status = []
-
-    def start_response(line, headers, exc_info=None):
-        status.append(line)
-
-    for number in range(warm_up + count):
-        environ = environs[number % len(environs)]
-        b"".join(application({**environ, "wsgi.input": io.BytesIO(b"")}, start_response))
-        if not status.pop().startswith("200"):
-            raise RuntimeError(f"{environ['PATH_INFO']}: not 200")
+    harness.call_wsgi(application, environs, warm_up + count)
 
 
 def instructions(root: Path, paths_file: Path, count: int, warm_up: int) -> int:
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", harness.PYTHON]
-    command += [__file__, "--run", str(root), str(paths_file), str(count), str(warm_up)]
-    env = harness.base_env(LARGE, DATABASE_POOL_MAX_SIZE=2)
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise RuntimeError(f"{root}: exit status {done.returncode}\n{done.stderr[-3000:]}")
-    return int(re.search(r"Collected : (\d+)", done.stderr).group(1))
+    arguments = [__file__, "--run", str(root), str(paths_file), str(count), str(warm_up)]
+    return harness.callgrind(arguments, harness.base_env(LARGE, DATABASE_POOL_MAX_SIZE=2))
 
 
 def main() -> None:
@@ -95,24 +77,8 @@ def main() -> None:
     rng = random.Random(42)
     readers = typical_users(50, rng)
     tokens = harness.access_tokens(readers)
-    names = authors(50, rng)
-    workload = {
-        "feed": [["/api/feed/", tokens[user]] for user in readers],
-        "user_posts": [
-            [f"/api/users/{name}/posts/", tokens[user]]
-            for name, user in zip(names, readers, strict=False)
-        ],
-        "search": [
-            [f"/api/posts/?q={term}", tokens[user]]
-            for user, term in zip(readers, SEARCH_TERMS * 5, strict=False)
-        ],
-        "post": [[f"/api/posts/{timeline_post(user)}/", tokens[user]] for user in readers],
-        "notifications": [["/api/notifications/", tokens[user]] for user in readers],
-        "profile": [
-            [f"/api/users/{name}/", tokens[user]]
-            for name, user in zip(names, readers, strict=False)
-        ],
-    }
+    names = read_path.authors(50, rng)
+    workload = read_path.requests(readers, tokens, names)
     counts: dict[str, dict[str, float]] = {}
     with harness.worktree(args.before) as (scratch, before_root):
         for kind in args.kinds.split(","):

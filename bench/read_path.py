@@ -68,6 +68,31 @@ def timeline_post(user_id: int) -> int:
     return rows[0][0]
 
 
+def requests(readers: list[int], tokens: dict[int, str], names: list[str]) -> dict[str, list]:
+    """Each kind of request measured, as `(path, token)` for each reader in turn."""
+    return {
+        "feed": [("/api/feed/", tokens[user]) for user in readers],
+        "user_posts": [
+            (f"/api/users/{name}/posts/", tokens[user])
+            for name, user in zip(names, readers, strict=False)
+        ],
+        "search": [
+            (f"/api/posts/?q={urllib.request.quote(term)}", tokens[user])
+            for user, term in zip(readers, SEARCH_TERMS * 10, strict=False)
+        ],
+        # The other hot reads, no target: a post of the reader's timeline, the reader's
+        # notifications, an author's profile.
+        "post": [(f"/api/posts/{timeline_post(user)}/", tokens[user]) for user in readers],
+        "notifications": [("/api/notifications/", tokens[user]) for user in readers],
+        "profile": [
+            (f"/api/users/{name}/", tokens[user])
+            for name, user in zip(names, readers, strict=False)
+        ],
+        "baseline": [("/bench/baseline/", tokens[user]) for user in readers],
+        "floor": [("/bench/floor/", tokens[user]) for user in readers],
+    }
+
+
 def migrations(root: Path) -> dict[str, list[str]]:
     """Each app's migrations in the checkout at `root`, in order."""
     return {
@@ -131,27 +156,7 @@ def main() -> None:
     readers = typical_users(100, rng)
     tokens = harness.access_tokens(readers)
     names = authors(100, rng)
-    workload = {
-        "feed": [("/api/feed/", tokens[user]) for user in readers],
-        "user_posts": [
-            (f"/api/users/{name}/posts/", tokens[user])
-            for name, user in zip(names, readers, strict=False)
-        ],
-        "search": [
-            (f"/api/posts/?q={urllib.request.quote(term)}", tokens[user])
-            for user, term in zip(readers, SEARCH_TERMS * 10, strict=False)
-        ],
-        # The other hot reads, no target: a post of the reader's timeline, the reader's
-        # notifications, an author's profile.
-        "post": [(f"/api/posts/{timeline_post(user)}/", tokens[user]) for user in readers],
-        "notifications": [("/api/notifications/", tokens[user]) for user in readers],
-        "profile": [
-            (f"/api/users/{name}/", tokens[user])
-            for name, user in zip(names, readers, strict=False)
-        ],
-        "baseline": [("/bench/baseline/", tokens[user]) for user in readers],
-        "floor": [("/bench/floor/", tokens[user]) for user in readers],
-    }
+    workload = requests(readers, tokens, names)
     before_base = f"http://127.0.0.1:{BEFORE_PORT}"
     after_base = f"http://127.0.0.1:{AFTER_PORT}"
     results: dict[str, list[dict]] = {}

@@ -13,10 +13,7 @@ where wall-clock and CPU times of the same code swing by tens of percent (docs/b
 """
 
 import argparse
-import io
 import os
-import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -35,35 +32,13 @@ def requests(side: str, count: int, warm_up: int, session_key: str, user_id: int
         "html": ("/", {"HTTP_COOKIE": f"sessionid={session_key}"}),
         "json": ("/api/feed/", {"HTTP_AUTHORIZATION": f"Bearer {token}"}),
     }[side]
-    environ = web.wsgi_environ(path, headers)
-    status = []
-
-    def start_response(line, headers, exc_info=None):
-        status.append(line)
-
-    for _ in range(warm_up + count):
-        b"".join(application({**environ, "wsgi.input": io.BytesIO(b"")}, start_response))
-        if not status.pop().startswith("200"):
-            raise RuntimeError(f"{path}: not 200")
+    harness.call_wsgi(application, [web.wsgi_environ(path, headers)], warm_up + count)
 
 
 def instructions(args, side: str, count: int, session_key: str, user_id: int) -> int:
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        harness.PYTHON,
-        __file__,
-        "--run",
-        side,
-        str(count),
-        str(args.warm_up),
-        session_key,
-        str(user_id),
-    ]
+    arguments = [__file__, "--run", side, str(count), str(args.warm_up), session_key]
     env = harness.base_env(args.database, DATABASE_POOL_MAX_SIZE=2)
-    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stderr
-    return int(re.search(r"Collected : (\d+)", out).group(1))
+    return harness.callgrind([*arguments, str(user_id)], env)
 
 
 def main() -> None:

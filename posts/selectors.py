@@ -185,10 +185,6 @@ def post_get(*, post_id: int, viewer: User | None = None) -> Post | None:
     return with_related(visible(Post.objects.filter(pk=post_id), viewer)).first()
 
 
-# The largest id a post can have (a `bigint`); a larger one names no post.
-_MAX_ID = 2**63 - 1
-
-
 def post_to_read(*, post_id: int, viewer: User | None = None) -> "Post | PostRow | None":
     """The post `post_get` finds, to be shown. On PostgreSQL a `PostRow` read by one fixed
     statement with the viewer's flags (and, where the view allows it, the account's state:
@@ -196,7 +192,8 @@ def post_to_read(*, post_id: int, viewer: User | None = None) -> "Post | PostRow
     model instance. Either renders the same (`PostSerializer`)."""
     if connection.vendor != "postgresql":
         return post_get(post_id=post_id, viewer=viewer)
-    if not 0 < post_id <= _MAX_ID:
+    _, largest = connection.ops.integer_field_range(Post._meta.pk.get_internal_type())
+    if not 0 < post_id <= largest:  # a larger id names no post (Django's lookups agree)
         return None
     rows = _visible_posts(["p.id = %s"], [post_id], viewer)[:1]
     return rows[0] if rows else None

@@ -22,8 +22,7 @@ cfg = WSGIApplication().cfg
 before = {"threshold": gc.get_threshold(), "frozen": gc.get_freeze_count()}
 cfg.post_worker_init(None)
 after = {"threshold": gc.get_threshold(), "frozen": gc.get_freeze_count()}
-print(json.dumps({"worker_class": cfg.worker_class_str, "threads": cfg.threads,
-                  "before": before, "after": after}))
+print(json.dumps({"worker_class": cfg.worker_class_str, "before": before, "after": after}))
 """
 
 
