@@ -277,7 +277,7 @@ async def fanout_post(post_id: int) -> dict:
         finally:
             writers.release()
         if not rows:  # the post was deleted meanwhile, or nobody of this page gets it
-            return 0, False
+            return 0, None
         message = live.notification(
             event=Type.POST_CREATED,
             body={"post": payload},
@@ -295,7 +295,7 @@ async def fanout_post(post_id: int) -> dict:
         pages.append(asyncio.create_task(write_page(page)))
     results = await asyncio.gather(*pages)
     recipients = sum(count for count, _ in results)
-    sent = sum(ok for _, ok in results)
+    sends = [ok for _, ok in results if ok is not None]
     # The author's own timeline grows by their posts: trimmed on the same schedule.
     if (post.author_id + post.pk) % settings.TIMELINE_TRIM_EVERY == 0:
         await database_sync_to_async(timeline_trim)(user_ids=[post.author_id])
@@ -303,10 +303,11 @@ async def fanout_post(post_id: int) -> dict:
         "post_id": post_id,
         "recipients": recipients,
         "single_notifications": len(single),
-        "live_batches": len(pages) + len(single),
-        "live_batches_sent": sent + single_sent,
+        "live_batches": len(sends) + len(single),
+        "live_batches_sent": sum(sends) + single_sent,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
     }
+    live.require_sent(stats, sent=stats["live_batches_sent"], expected=stats["live_batches"])
     logger.info("fan-out done", extra=stats)
     return stats
 
@@ -337,6 +338,7 @@ async def broadcast_post_deleted(post_id: int, author_id: int, repost_of: int) -
         *(live.send(live.post_deleted(post_id=post_id, recipients=ids)) for ids in batches)
     )
     stats = {"post_id": post_id, "live_batches": len(batches), "live_batches_sent": sum(results)}
+    live.require_sent(stats, sent=sum(results), expected=len(batches))
     logger.info("post.deleted sent", extra=stats)
     return stats
 
@@ -371,7 +373,8 @@ def _like_notification(like_id: int) -> tuple[Notification, dict] | None:
 async def notify_like(like_id: int) -> dict:
     made = await database_sync_to_async(_like_notification)(like_id)
     sent = await _send_single([made]) if made is not None else 0
-    return {"like_id": like_id, "notified": made is not None, "live_batches_sent": sent}
+    stats = {"like_id": like_id, "notified": made is not None, "live_batches_sent": sent}
+    return live.require_sent(stats, sent=sent, expected=int(made is not None))
 
 
 def _forget_like(user_id: int, post_id: int) -> int:
@@ -411,7 +414,8 @@ def _follow_event(notification_id: int) -> dict | None:
 async def deliver_follow_notification(notification_id: int) -> dict:
     message = await database_sync_to_async(_follow_event)(notification_id)
     sent = await live.send(message) if message is not None else False
-    return {"notification_id": notification_id, "live_batches_sent": int(sent)}
+    stats = {"notification_id": notification_id, "live_batches_sent": int(sent)}
+    return live.require_sent(stats, sent=int(sent), expected=int(message is not None))
 
 
 # --- account.closed ----------------------------------------------------------------------
@@ -422,5 +426,6 @@ async def close_account_sockets(user_id: int) -> dict:
     """A deleted or deactivated account's open websockets are closed, wherever they are."""
     sent = await live.send(live.account_closed(user_id=user_id))
     stats = {"user_id": user_id, "live_batches_sent": int(sent)}
+    live.require_sent(stats, sent=int(sent), expected=1)
     logger.info("account.closed sent", extra=stats)
     return stats

@@ -138,8 +138,24 @@ def frames(message: dict):
         yield user_id, notification_id, f"{head}{notification_id}{tail}"
 
 
+class Unsent(Exception):
+    """Some of a job's live messages may not have reached the broker. The job fails and goes
+    back to the queue, and its retry sends them again (a fan-out sends the messages of the
+    rows it wrote before; clients de-duplicate by id). Dropped instead, they would be lost
+    for good to a client that stays connected: once it has a newer id live, a reconnect with
+    `since` asks for nothing older."""
+
+
+def require_sent(stats: dict, *, sent: int, expected: int) -> dict:
+    """`stats` if all `expected` live messages went out; else raise Unsent."""
+    if sent < expected:
+        raise Unsent(f"{expected - sent} of {expected} live messages not sent", stats)
+    return stats
+
+
 async def send(message: dict) -> bool:
-    """Publish a batch to every websocket process; False (logged) if the layer failed."""
+    """Publish a batch to every websocket process; False (logged) if the layer failed. A
+    worker's handler raises Unsent when a send failed (`require_sent`)."""
     try:
         await asyncio.wait_for(
             get_channel_layer().group_send(LIVE_GROUP, message), settings.PUBLISH_TIMEOUT

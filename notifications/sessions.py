@@ -7,7 +7,9 @@ their transaction commits, and `web_session.closed` when a browser signs out of 
 client (`web_session`: the number `accounts.sessions.session_number` gives its session).
 The handlers send one live message to the group every websocket process joins; each
 process's hub closes, with code 4401, the sockets of that account that were opened with a
-token of an ended session, or by the signed-out browser session (notifications.live).
+token of an ended session, or by the signed-out browser session (notifications.live). A
+message that did not go out fails the job, which is retried (notifications.live.Unsent):
+a signed-out session's socket must not stay open.
 """
 
 import logging
@@ -23,6 +25,7 @@ async def close_session_sockets(user_id: int, session_id: int) -> dict:
     """Close the sockets opened with the tokens of one session."""
     sent = await live.send(live.session_closed(user_id=user_id, session_id=session_id))
     stats = {"user_id": user_id, "session_id": session_id, "live_batches_sent": int(sent)}
+    live.require_sent(stats, sent=int(sent), expected=1)
     logger.info("session.closed sent", extra=stats)
     return stats
 
@@ -32,6 +35,7 @@ async def close_other_sessions_sockets(user_id: int, keep_session_id: int) -> di
     """Close the account's sockets but those of `keep_session_id` (0: keep none)."""
     sent = await live.send(live.sessions_closed(user_id=user_id, keep_session_id=keep_session_id))
     stats = {"user_id": user_id, "kept": keep_session_id, "live_batches_sent": int(sent)}
+    live.require_sent(stats, sent=int(sent), expected=1)
     logger.info("sessions.closed sent", extra=stats)
     return stats
 
@@ -41,5 +45,6 @@ async def close_web_session_sockets(user_id: int, web_session: int) -> dict:
     """Close the sockets a browser opened with the session cookie it signed out of."""
     sent = await live.send(live.web_session_closed(user_id=user_id, web_session=web_session))
     stats = {"user_id": user_id, "live_batches_sent": int(sent)}
+    live.require_sent(stats, sent=int(sent), expected=1)
     logger.info("web_session.closed sent", extra=stats)
     return stats

@@ -20,6 +20,7 @@ from common.availability import broker_outage, database_outage, is_database_unav
 from common.logging import new_request_id, request_id_var
 from common.models import OutboxEvent
 from common.transport import declare_posts_queue, quiet_amqp_leftovers
+from notifications import live
 from posts.models import Post
 
 logger = logging.getLogger("warble.worker")
@@ -258,7 +259,8 @@ class Worker:
 
     async def _requeue_later(self, message, attempt: int, what: str, exc: Exception) -> None:
         """Back off, then return the message to the queue for any worker to take again. A
-        database outage is logged once (common.availability), each job it defers at INFO.
+        database or broker outage is logged once (common.availability), each job it defers
+        at INFO.
         A worker told to stop hands the message back at once instead of finishing the pause
         (a pause of up to 30 s would outlast the stop's grace period)."""
         delay = backoff(attempt)
@@ -266,6 +268,9 @@ class Worker:
         if is_database_unavailable(exc):
             database_outage.down(exc)
             logger.info(f"{what} (database unavailable)", extra=extra)
+        elif isinstance(exc, live.Unsent):
+            # The broker's outage is logged once, by the live send that met it.
+            logger.info(f"{what} (live messages not sent)", extra=extra)
         else:
             logger.warning(what, extra=extra)
         with contextlib.suppress(TimeoutError):
