@@ -60,6 +60,10 @@ def world():
         Notification.objects.filter(pk=notification.pk).update(
             created_at=T0 + timedelta(seconds=index)
         )
+    # Alice has read her oldest notification.
+    Notification.objects.filter(
+        pk=Notification.objects.filter(recipient=alice).order_by("id").values("pk")[:1]
+    ).update(read=True)
     return {"alice": alice, "bob": bob, "carol": carol, "dave": dave}
 
 
@@ -81,6 +85,18 @@ CASES = {
     "profile": ("alice", "/api/users/bob/", {}),
     "me": ("alice", "/api/users/me/", {}),
     "notifications": ("bob", "/api/notifications/", {}),
+    "notifications_alice": ("alice", "/api/notifications/", {}),
+    "notifications_unread": ("alice", "/api/notifications/?unread=true", {}),
+    "notifications_since": ("bob", "/api/notifications/?since=8", {}),
+    "notifications_page_2": ("bob", "/api/notifications/?page_size=2&cursor=cD05", {}),
+    "notifications_previous": (
+        "bob",
+        "/api/notifications/?page_size=2&cursor=cj0xJnA9Nw%3D%3D",
+        {},
+    ),
+    "notifications_bad_since": ("bob", "/api/notifications/?since=x", {}),
+    "notifications_dave": ("dave", "/api/notifications/", {}),
+    "notifications_carol": ("carol", "/api/notifications/", {}),
     "feed_html_accept": ("alice", "/api/feed/", {"HTTP_ACCEPT": "text/html"}),
     "feed_bad_cursor": ("alice", "/api/feed/?cursor=bm9wZQ", {}),
     "feed_anonymous": (None, "/api/feed/", {}),
