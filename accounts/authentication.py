@@ -255,6 +255,23 @@ def ahead() -> CheckAhead | None:
     return check if check is not None and check.params is not None else None
 
 
+def fetch_ahead(sql: str, params: list, order_by: str) -> list[tuple]:
+    """The rows of `sql` (as `CheckAhead.fold` takes it), reading the request's account
+    state in the same statement while it is unread."""
+    check = ahead()
+    folded = check.fold(sql, params, order_by) if check else None
+    with connection.cursor() as cursor:
+        if not folded:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        check.folding = True
+        try:
+            cursor.execute(*folded)
+        finally:
+            check.folding = False
+        return check.unfold(cursor.fetchall())
+
+
 class CheckAheadMixin:
     """For views whose GET changes nothing: the account's state is read by the view's first
     statement (`CheckAhead`)."""

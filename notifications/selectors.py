@@ -1,12 +1,27 @@
 """Reads of the notification inbox."""
 
+import functools
+from datetime import datetime
+from typing import Any, NamedTuple
+
 from django.db import connection
 from django.db.models import BigIntegerField, Case, Count, F, Max, Q, QuerySet, When, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import User
+from follows.models import Block
 from follows.selectors import hide_blocked
 from notifications.models import Notification
+from posts.models import Post
+from posts.selectors import (
+    PostRow,
+    PostRows,
+    Source,
+    post_columns,
+    post_joins,
+    post_row,
+    with_flags,
+)
 
 Type = Notification.Type
 # Types that never group: each is a group of one.
@@ -78,11 +93,138 @@ def late_ids(*, user: User, since: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+class Actor(NamedTuple):
+    """Who did what a notification tells: the public columns of the account."""
+
+    id: int
+    username: str
+    display_name: str
+    bio: str
+    avatar: str
+    followers_count: int
+    following_count: int
+    posts_count: int
+    date_joined: datetime
+
+    @classmethod
+    def of(cls, user: User) -> "Actor":
+        return cls(
+            user.pk,
+            user.username,
+            user.display_name,
+            user.bio,
+            user.avatar.name,
+            user.followers_count,
+            user.following_count,
+            user.posts_count,
+            user.date_joined,
+        )
+
+    def as_user(self) -> User:
+        """An unsaved account with these columns, for serializers of accounts."""
+        return User(**self._asdict())
+
+
+_ACTOR_FIELDS = Actor._fields
+
+
+class NotificationRow(NamedTuple):
+    """A notification with what its rendering needs, whether it came from the ORM or from
+    the inbox's own SQL (`InboxRows`): notifications.serializers renders both alike."""
+
+    id: int
+    type: str
+    created_at: datetime
+    read: bool
+    actor: Actor
+    post: PostRow | None
+
+    @classmethod
+    def of(cls, notification: Notification) -> "NotificationRow":
+        """From a Notification fetched `with_payload` (no further queries)."""
+        post = PostRow.of(notification.post) if notification.post_id else None
+        return cls(
+            notification.pk,
+            notification.type,
+            notification.created_at,
+            notification.read,
+            Actor.of(notification.actor),
+            post,
+        )
+
+
+class InboxRows(PostRows):
+    """A page of the inbox in one fixed statement (PostgreSQL): the notifications with their
+    actors and posts, and what the recipient did to those posts, as `PostRows` reads a list
+    of posts. The ORM's query joined nine tables, compiled anew and built up to six model
+    instances a row on every request, then `viewer_flags` read the flags in a second one.
+    The rows answer as `with_payload`'s (the golden responses, posts/tests/test_golden.py)."""
+
+    def sql(self, bound: str, limit: int, flags: bool) -> str:
+        return _inbox_statement(self.source, bound, self.descending, limit)
+
+    def read_row(self, values: tuple[Any, ...]) -> NotificationRow:
+        post = post_row(values, _POSTS_AT) if values[_POSTS_AT] is not None else None
+        return NotificationRow(*values[:4], Actor(*values[4:_POSTS_AT]), post)
+
+
+_POSTS_AT = 4 + len(_ACTOR_FIELDS)
+
+
+@functools.lru_cache(maxsize=256)
+def _inbox_statement(source: Source, bound: str, descending: bool, limit: int) -> str:
+    """The page's notifications, their actors' columns, their posts' (`post_columns`, null
+    for a follow), then the recipient's flags; the limit written into the text, as
+    posts.selectors' lists do."""
+    qn = connection.ops.quote_name
+    direction = "DESC" if descending else "ASC"
+    actor = ", ".join(f"a.{qn(field)}" for field in _ACTOR_FIELDS)
+    page = (
+        f"SELECT n.id, n.type, n.created_at, n.read, {actor}, {post_columns()}, "  # noqa: S608
+        f"COALESCE(o.id, p.id) AS flagged, {source.key} AS page_key "
+        f"FROM {source.tables} {post_joins('LEFT JOIN')} "
+        f"WHERE ({source.where}) {bound} ORDER BY {source.key} {direction} LIMIT {limit:d}"
+    )
+    return with_flags(page, direction)
+
+
+@functools.lru_cache(maxsize=8)
+def _inbox_source(unread: bool, since: bool) -> Source:
+    """`inbox()`'s rows in SQL: the recipient's (the first `%s`), from active actors, across
+    no block (the recipient's id twice more); only unread ones, or only those
+    `since_filter` lets through (the id `since`, then the array of late ids)."""
+    qn = connection.ops.quote_name
+    blocks = qn(Block._meta.db_table)
+    where = (
+        "n.recipient_id = %s AND a.is_active "  # noqa: S608 - no input in the text
+        f"AND NOT (n.actor_id IN (SELECT b.blocked_id FROM {blocks} b WHERE b.blocker_id = %s)) "
+        f"AND NOT (n.actor_id IN (SELECT b.blocker_id FROM {blocks} b WHERE b.blocked_id = %s))"
+    )
+    if since:
+        where += " AND (n.id > %s OR n.id = ANY(%s))"
+    if unread:
+        where += " AND NOT n.read"
+    return Source(
+        tables=f"{qn(Notification._meta.db_table)} n "
+        f"JOIN {qn(User._meta.db_table)} a ON a.id = n.actor_id "
+        f"LEFT JOIN {qn(Post._meta.db_table)} p ON p.id = n.post_id",
+        where=where,
+        key="n.id",
+        field="id",
+    )
+
+
 def notifications_for(
     *, user: User, since: int | None = None, unread: bool = False
-) -> QuerySet[Notification]:
+) -> "QuerySet[Notification] | InboxRows":
     """The user's notifications, newest first; only those a client that has seen `since`
-    has not (`since_filter`), or only unread."""
+    has not (`since_filter`), or only unread. On PostgreSQL an `InboxRows` (one statement a
+    page), elsewhere the queryset."""
+    if connection.vendor == "postgresql":
+        params: tuple = (user.pk, user.pk, user.pk)
+        if since is not None:
+            params += (since, late_ids(user=user, since=since))
+        return InboxRows(_inbox_source(unread, since is not None), params, viewer_id=user.pk)
     queryset = inbox(user)
     if since is not None:
         queryset = queryset.filter(since_filter(user=user, since=since))
@@ -91,8 +233,14 @@ def notifications_for(
     return with_payload(queryset).order_by("-id")
 
 
-def notifications_after(*, user: User, after: int, limit: int) -> list[Notification]:
-    """Up to `limit` notifications with id > `after`, oldest first (websocket replay)."""
+def notifications_after(
+    *, user: User, after: int, limit: int
+) -> "list[Notification] | list[NotificationRow]":
+    """Up to `limit` notifications with id > `after`, oldest first (websocket replay); on
+    PostgreSQL read by `InboxRows`."""
+    if connection.vendor == "postgresql":
+        rows = InboxRows(_inbox_source(False, False), (user.pk,) * 3, viewer_id=user.pk)
+        return rows.order_by("id").filter(id__gt=after)[:limit]
     queryset = inbox(user).filter(id__gt=after).order_by("id")
     return list(with_payload(queryset)[:limit])
 

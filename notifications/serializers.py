@@ -1,10 +1,11 @@
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
-from accounts.serializers import AuthorSerializer, UserPublicSerializer, author_of
+from accounts.serializers import AuthorSerializer, UserPublicSerializer, author_representation
 from notifications.models import Notification
-from posts.selectors import PostRow, ViewerFlags, viewer_flags
-from posts.serializers import PostSerializer, post_representation, timestamp
+from notifications.selectors import NotificationRow
+from posts.selectors import ViewerFlags, flags_of
+from posts.serializers import PostSerializer, post_representation, timestamp_writer
 
 Type = Notification.Type
 # The types whose payload names who did it as `actor`.
@@ -49,38 +50,41 @@ class FollowNotificationSerializer(_NotificationBase):
         read_only_fields = fields
 
 
-def notification_body(notification: Notification, *, flags: ViewerFlags, request=None) -> dict:
+def notification_body(
+    notification: NotificationRow, *, flags: ViewerFlags, request=None, stamp=None
+) -> dict:
     """The type-specific part of a notification (`post`, `actor`, `follower`)."""
+    actor = notification.actor
     if notification.type == Type.FOLLOW_CREATED:
-        return {
-            "follower": UserPublicSerializer(notification.actor, context={"request": request}).data
-        }
+        follower = UserPublicSerializer(actor.as_user(), context={"request": request})
+        return {"follower": follower.data}
     body = {}
     if notification.type in WITH_ACTOR:
-        body["actor"] = author_of(notification.actor, request)
-    body["post"] = post_representation(PostRow.of(notification.post), flags=flags, request=request)
+        body["actor"] = author_representation(
+            user_id=actor.id,
+            username=actor.username,
+            display_name=actor.display_name,
+            avatar=actor.avatar,
+            request=request,
+        )
+    body["post"] = post_representation(notification.post, flags=flags, request=request, stamp=stamp)
     return body
 
 
 def render_notifications(notifications, *, request=None, viewer=None, read: bool = True) -> list:
-    """Notifications in the shape of their websocket events (plus `read`), with what the
-    viewer did to their posts: one query for the flags of the whole list."""
-    notifications = list(notifications)
+    """Notifications (model instances fetched `with_payload`, or `NotificationRow`s) in the
+    shape of their websocket events (plus `read`), with what the viewer did to their posts:
+    read with the rows (`InboxRows`), or one query for the whole list."""
+    rows = [n if isinstance(n, NotificationRow) else NotificationRow.of(n) for n in notifications]
     viewer = viewer if viewer is not None else getattr(request, "user", None)
-    flags = viewer_flags(
-        viewer=viewer,
-        post_ids={PostRow.of(n.post).original_id for n in notifications if n.post_id},
-    )
+    flags = flags_of([row.post for row in rows if row.post is not None], viewer)
+    stamp = timestamp_writer()
     rendered = []
-    for notification in notifications:
-        item = {
-            "type": notification.type,
-            "id": notification.pk,
-            "created_at": timestamp(notification.created_at),
-        }
+    for row in rows:
+        item = {"type": row.type, "id": row.id, "created_at": stamp(row.created_at)}
         if read:
-            item["read"] = notification.read
-        item.update(notification_body(notification, flags=flags, request=request))
+            item["read"] = row.read
+        item.update(notification_body(row, flags=flags, request=request, stamp=stamp))
         rendered.append(item)
     return rendered
 

@@ -3,6 +3,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import CheckAheadMixin
 from accounts.serializers import author_of
 from common.pagination import cursor_pagination
 from common.schema import BAD_REQUEST, UNAUTHORIZED
@@ -25,7 +26,7 @@ from notifications.serializers import (
     parameters=[NotificationFilterSerializer],
     responses={200: NotificationSchema, 400: BAD_REQUEST, 401: UNAUTHORIZED},
 )
-class NotificationListView(generics.ListAPIView):
+class NotificationListView(CheckAheadMixin, generics.ListAPIView):
     serializer_class = NotificationSerializer
 
     def get_queryset(self):

@@ -364,38 +364,39 @@ class Source(NamedTuple):
     field: str = "id"
 
 
-@functools.lru_cache(maxsize=1024)
-def _statement(source: Source, bound: str, descending: bool, limit: int, flags: bool) -> str:
-    """The post, its author, the author replied to, and for a repost the original with the
-    same two; the posts of a suspended account, and reposts of them, left out. With
-    `flags`, also whether the viewer (three `%s` before the source's) liked, reposted and
-    bookmarked the post's original, as `viewer_flags` reads them: one round trip a page.
+def post_columns() -> str:
+    """The columns of a post `p` and of its original `o` (`post_joins`), as `post_row`
+    reads them."""
+    return ", ".join(_POST_COLUMNS.format(p=p, u=u, r=r) for p, u, r in _POST_ALIASES)
 
-    The limit is written into the text: as a parameter, PostgreSQL never moved the
-    prepared statement to its generic plan and planned the 7-way join on every execution
-    (1.6-3.8 ms against 0.2-0.5 ms of execution). Page sizes are bounded (1 to 101), so a
-    connection prepares a few statements per list at most."""
+
+_POST_ALIASES = (("p", "u", "ru"), ("o", "ou", "oru"))
+
+
+def post_joins(author_join: str = "JOIN") -> str:
+    """The joins of `post_columns` to a post `p`: its author (`author_join`), the author it
+    replies to, and for a repost the original with the same two."""
     qn = connection.ops.quote_name
     posts, users = qn(Post._meta.db_table), qn(User._meta.db_table)
-    direction = "DESC" if descending else "ASC"
-    page = (
-        f"SELECT {_POST_COLUMNS.format(p='p', u='u', r='ru')}, "  # noqa: S608
-        f"{_POST_COLUMNS.format(p='o', u='ou', r='oru')}"
-        f"{', COALESCE(o.id, p.id) AS flagged, ' + source.key + ' AS page_key' if flags else ''} "
-        f"FROM {source.tables} "
-        f"JOIN {users} u ON u.id = p.author_id "
+    return (
+        f"{author_join} {users} u ON u.id = p.author_id "
         f"LEFT JOIN {users} ru ON ru.id = p.reply_to_author_id "
         f"LEFT JOIN {posts} o ON o.id = p.repost_of_id "
         f"LEFT JOIN {users} ou ON ou.id = o.author_id "
-        f"LEFT JOIN {users} oru ON oru.id = o.reply_to_author_id "
-        f"WHERE ({source.where}) AND u.is_active AND (o.id IS NULL OR ou.is_active) {bound} "
-        f"ORDER BY {source.key} {direction} LIMIT {limit:d}"
+        f"LEFT JOIN {users} oru ON oru.id = o.reply_to_author_id"
     )
-    if not flags:
-        return page
-    # The flags are read for the page's rows only, outside its LIMIT: inside it PostgreSQL
-    # hashed every like and repost of the viewer's for each page (550 rows, 2-3 ms for an
-    # active account) instead of probing the unique indexes for the page's 20 posts.
+
+
+def with_flags(page: str, direction: str) -> str:
+    """`page` (whose rows name the post to flag `flagged` and their order `page_key`) with
+    whether the viewer (three `%s` before the page's) liked, reposted and bookmarked it, as
+    `viewer_flags` reads them.
+
+    The flags are read for the page's rows only, outside its LIMIT: inside it PostgreSQL
+    hashed every like and repost of the viewer's for each page (550 rows, 2-3 ms for an
+    active account) instead of probing the unique indexes for the page's 20 posts."""
+    qn = connection.ops.quote_name
+    posts = qn(Post._meta.db_table)
     likes, bookmarks = qn(Like._meta.db_table), qn(Bookmark._meta.db_table)
     return (
         "SELECT q.*, "  # noqa: S608
@@ -405,6 +406,28 @@ def _statement(source: Source, bound: str, descending: bool, limit: int, flags: 
         f"EXISTS (SELECT 1 FROM {bookmarks} fb WHERE fb.user_id = %s AND fb.post_id = q.flagged) "
         f"FROM ({page}) q ORDER BY q.page_key {direction}"
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _statement(source: Source, bound: str, descending: bool, limit: int, flags: bool) -> str:
+    """The post, its author, the author replied to, and for a repost the original with the
+    same two; the posts of a suspended account, and reposts of them, left out. With
+    `flags`, also what the viewer did to the post's original (`with_flags`): one round
+    trip a page.
+
+    The limit is written into the text: as a parameter, PostgreSQL never moved the
+    prepared statement to its generic plan and planned the 7-way join on every execution
+    (1.6-3.8 ms against 0.2-0.5 ms of execution). Page sizes are bounded (1 to 101), so a
+    connection prepares a few statements per list at most."""
+    direction = "DESC" if descending else "ASC"
+    page = (
+        f"SELECT {post_columns()}"  # noqa: S608
+        f"{', COALESCE(o.id, p.id) AS flagged, ' + source.key + ' AS page_key' if flags else ''} "
+        f"FROM {source.tables} {post_joins()} "
+        f"WHERE ({source.where}) AND u.is_active AND (o.id IS NULL OR ou.is_active) {bound} "
+        f"ORDER BY {source.key} {direction} LIMIT {limit:d}"
+    )
+    return with_flags(page, direction) if flags else page
 
 
 class PostRows:
@@ -435,7 +458,7 @@ class PostRows:
     def order_by(self, *fields: str) -> "PostRows":
         if fields not in ((f"-{self.source.field}",), (self.source.field,)):
             raise ValueError(f"this list is ordered by {self.source.field} only, not {fields}")
-        return PostRows(
+        return type(self)(
             self.source, self.params, fields[0].startswith("-"), self.bound, self.viewer_id
         )
 
@@ -443,7 +466,7 @@ class PostRows:
         ((key, value),) = kwargs.items()
         if key not in (f"{self.source.field}__lt", f"{self.source.field}__gt"):
             raise ValueError(f"this list is bounded by {self.source.field} only, not {key}")
-        return PostRows(
+        return type(self)(
             self.source, self.params, self.descending, (key[-2:], int(value)), self.viewer_id
         )
 
@@ -456,39 +479,42 @@ class PostRows:
             operator, value = self.bound
             bound = f"AND {self.source.key} {'<' if operator == 'lt' else '>'} %s"
             params.append(value)
-        return _statement(self.source, bound, self.descending, limit, flags), params
+        return self.sql(bound, limit, flags), params
+
+    def sql(self, bound: str, limit: int, flags: bool) -> str:
+        """The statement's text: the `source`'s rows, bounded by `bound`, `limit` of them,
+        with the viewer's flags when `flags`."""
+        return _statement(self.source, bound, self.descending, limit, flags)
+
+    def read_row(self, values: tuple[Any, ...]) -> Any:
+        """One row of the statement as the list's item."""
+        return post_row(values)
 
     def __getitem__(self, window: slice) -> list[PostRow]:
         if window.start:
             raise ValueError("lists of posts are paged by keys, never by offset")
         sql, params = self.statement(int(window.stop))
-        # The account's state, when authentication left it to the request's first
-        # statement, is read by this one (accounts.authentication.CheckAhead).
-        check = authentication.ahead() if self.viewer_id is not None else None
-        order = f"q.page_key {'DESC' if self.descending else 'ASC'}"
-        folded = check.fold(sql, params, order) if check else None
-        with connection.cursor() as cursor:
-            if folded:
-                check.folding = True
-                try:
-                    cursor.execute(*folded)
-                finally:
-                    check.folding = False
-                rows = check.unfold(cursor.fetchall())
-            else:
+        if self.viewer_id is None:
+            with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
-        return [_row(values) for values in rows]
+        else:
+            # The account's state, when authentication left it to the request's first
+            # statement, is read by this one (accounts.authentication.CheckAhead).
+            order = f"q.page_key {'DESC' if self.descending else 'ASC'}"
+            rows = authentication.fetch_ahead(sql, params, order)
+        return [self.read_row(values) for values in rows]
 
 
-def _row(values: tuple[Any, ...], start: int = 0) -> PostRow:
-    """A row of `_statement` as a PostRow: the post's columns from `start`; for the outer
-    post, its original's (when a repost) and the viewer's flags (when read) after them."""
-    original = None
-    if start == 0 and values[_WIDTH] is not None:
-        original = _row(values, _WIDTH)
-    # After the two posts: the original's id and the page key, then the three flags.
-    flags = values[2 * _WIDTH + 2 :] if start == 0 else ()
+def post_row(values: tuple[Any, ...], offset: int = 0) -> PostRow:
+    """The post of a row of `post_columns` starting at `offset`, its original's columns
+    (when a repost) after it; then, when the row carries them, the original's id and the
+    page key, and the viewer's three flags."""
+    original = _post(values, offset + _WIDTH) if values[offset + _WIDTH] is not None else None
+    return _post(values, offset, original, values[offset + 2 * _WIDTH + 2 :])
+
+
+def _post(values: tuple[Any, ...], start: int, original=None, flags=()) -> PostRow:
     return PostRow(
         values[start],
         values[start + 1],
