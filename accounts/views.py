@@ -13,7 +13,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import selectors, services
-from accounts.authentication import JWTAuthentication
+from accounts.authentication import CheckAheadMixin, JWTAuthentication
 from accounts.models import AccountSession, Role
 from accounts.serializers import (
     AvatarUploadSerializer,
@@ -281,7 +281,7 @@ class UserListView(generics.ListAPIView):
         return selectors.user_list()
 
 
-class UserDetailView(APIView):
+class UserDetailView(CheckAheadMixin, APIView):
     permission_classes = [IsAuthenticated]
 
     def get_permissions(self):

@@ -135,6 +135,20 @@ def test_unknown_and_deactivated_profiles_are_404(api, other):
     assert response.json() == {"detail": "Not found."}
 
 
+def test_a_profile_is_one_statement_with_the_account_state(api, user, other):
+    """On PostgreSQL the profile and the viewer's account state are read by one statement
+    (accounts.selectors.user_profile, CheckAhead); elsewhere the account, then the profile.
+    The state still refuses a viewer deactivated since the process kept the account."""
+    api.get("/api/users/bob/")  # the process keeps the account from here on
+    for path, status in [("/api/users/bob/", 200), ("/api/users/nobody/", 404)]:
+        with CaptureQueriesContext(connection) as queries:
+            response = api.get(path)
+        assert response.status_code == status
+        assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert api.get("/api/users/bob/").status_code == 401
+
+
 def test_admin_lists_users_with_search_and_page_numbers(admin_user, user, other):
     client = client_for(admin_user)
     body = client.get("/api/users/").json()
