@@ -53,13 +53,10 @@ class FollowNotificationSerializer(_NotificationBase):
 def notification_body(
     notification: NotificationRow, *, flags: ViewerFlags, request=None, stamp=None
 ) -> dict:
-    """The type-specific part of a notification (`post`, `actor`, `follower`)."""
-    actor = notification.actor
-    if notification.type == Type.FOLLOW_CREATED:
-        follower = UserPublicSerializer(actor.as_user(), context={"request": request})
-        return {"follower": follower.data}
+    """The type-specific part of a notification other than a follow (`post`, `actor`)."""
     body = {}
     if notification.type in WITH_ACTOR:
+        actor = notification.actor
         body["actor"] = author_representation(
             user_id=actor.id,
             username=actor.username,
@@ -74,17 +71,27 @@ def notification_body(
 def render_notifications(notifications, *, request=None, viewer=None, read: bool = True) -> list:
     """Notifications (model instances fetched `with_payload`, or `NotificationRow`s) in the
     shape of their websocket events (plus `read`), with what the viewer did to their posts:
-    read with the rows (`InboxRows`), or one query for the whole list."""
+    read with the rows (`InboxRows`), or one query for the whole list. The followers of
+    `follow.created` are serialized together (one serializer, not one per notification)."""
     rows = [n if isinstance(n, NotificationRow) else NotificationRow.of(n) for n in notifications]
     viewer = viewer if viewer is not None else getattr(request, "user", None)
     flags = flags_of([row.post for row in rows if row.post is not None], viewer)
+    follows = [row.actor.as_user() for row in rows if row.type == Type.FOLLOW_CREATED]
+    followers = iter(
+        UserPublicSerializer(follows, many=True, context={"request": request}).data
+        if follows
+        else ()
+    )
     stamp = timestamp_writer()
     rendered = []
     for row in rows:
         item = {"type": row.type, "id": row.id, "created_at": stamp(row.created_at)}
         if read:
             item["read"] = row.read
-        item.update(notification_body(row, flags=flags, request=request, stamp=stamp))
+        if row.type == Type.FOLLOW_CREATED:
+            item["follower"] = next(followers)
+        else:
+            item.update(notification_body(row, flags=flags, request=request, stamp=stamp))
         rendered.append(item)
     return rendered
 
