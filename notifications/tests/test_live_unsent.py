@@ -7,6 +7,7 @@ import asyncio
 import logging
 import uuid
 
+import aio_pika
 import carehare
 import pytest
 from asgiref.sync import sync_to_async
@@ -126,9 +127,8 @@ async def test_a_job_whose_live_messages_failed_goes_back_to_the_queue(layer, ca
 async def test_a_group_send_the_connection_closed_under_raises():
     """channels_rabbitmq logs a publish its connection closed under and returns as if it
     went out; the project's layer raises instead, so the sender knows."""
-    layer = RabbitmqChannelLayer(
-        host=broker_url(), groups_exchange=f"warble-test-{uuid.uuid4().hex[:8]}"
-    )
+    exchange = f"warble-test-{uuid.uuid4().hex[:8]}"
+    layer = RabbitmqChannelLayer(host=broker_url(), groups_exchange=exchange)
     try:
         connection = await asyncio.wait_for(layer.carehare_connection, 10)
         await layer.group_send("test", {"type": "x"})  # a live connection: it goes out
@@ -137,3 +137,6 @@ async def test_a_group_send_the_connection_closed_under_raises():
             await layer.group_send("test", {"type": "x"})
     finally:
         await layer.close()
+        broker = await aio_pika.connect(broker_url())
+        async with broker:
+            await (await broker.channel()).exchange_delete(exchange)
