@@ -66,7 +66,8 @@ class _Bounded(OrderedDict):
 _tokens = _Bounded(4096)
 # Accounts by id: (row version, field values).
 _accounts = _Bounded(4096)
-_FIELDS = [field.attname for field in User._meta.concrete_fields]
+# The account's fields, in the order `User.from_db` takes them.
+ACCOUNT_FIELDS = [field.attname for field in User._meta.concrete_fields]
 
 
 def forget() -> None:
@@ -148,7 +149,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
             # Answered with the kept account; `CheckAhead` has the answer thrown away and the
             # request answered again, checked here, unless the state confirms it.
             ahead.defer(session_id, user_id, kept[0], token)
-            return User.from_db(connection.alias, _FIELDS, kept[1])
+            return User.from_db(connection.alias, ACCOUNT_FIELDS, kept[1])
         if kept is not None:
             with connection.cursor() as cursor:
                 cursor.execute(STATE_SQL, [session_id, user_id])
@@ -163,10 +164,10 @@ class JWTAuthentication(authentication.JWTAuthentication):
                     live = session_live
                 self._refuse(True, active, live)
                 # A fresh instance each request: views may change and save it.
-                return User.from_db(connection.alias, _FIELDS, kept[1])
+                return User.from_db(connection.alias, ACCOUNT_FIELDS, kept[1])
         # Not seen yet, or changed since: the whole row, in the same one statement.
         user = self._load(ROW_SQL, [session_id, user_id], session_id, token)
-        _accounts.put(user_id, (user.row_version, tuple(getattr(user, f) for f in _FIELDS)))
+        _accounts.put(user_id, (user.row_version, tuple(getattr(user, f) for f in ACCOUNT_FIELDS)))
         return user
 
 

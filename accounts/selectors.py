@@ -28,12 +28,7 @@ def user_profile(*, username: str, viewer: User | None = None) -> User | None:
     signed_in = viewer is not None and viewer.is_authenticated
     params = [username.lower(), viewer.pk] if signed_in else [username.lower()]
     rows = authentication.fetch_ahead(_profile_sql(signed_in), params, "q.id")
-    return User.from_db(connection.alias, _user_columns(), rows[0]) if rows else None
-
-
-@functools.cache
-def _user_columns() -> list[str]:
-    return [field.attname for field in User._meta.concrete_fields]
+    return User.from_db(connection.alias, authentication.ACCOUNT_FIELDS, rows[0]) if rows else None
 
 
 @functools.cache
@@ -41,7 +36,7 @@ def _profile_sql(signed_in: bool) -> str:
     """`visible_users(viewer).by_username(...)` as fixed SQL: the lower-cased username, and
     for a signed-in viewer their id (an account that blocks them is not found)."""
     qn = connection.ops.quote_name
-    columns = ", ".join(f"u.{qn(User._meta.get_field(name).column)}" for name in _user_columns())
+    columns = ", ".join(f"u.{qn(field.column)}" for field in User._meta.concrete_fields)
     blocks = qn(User._meta.get_field("blocks_made").related_model._meta.db_table)
     sql = (
         f"SELECT {columns} FROM {qn(User._meta.db_table)} u "  # noqa: S608 - no input

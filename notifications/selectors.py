@@ -214,6 +214,14 @@ def _inbox_source(unread: bool, since: bool) -> Source:
     )
 
 
+def _inbox_rows(user: User, *, since: int | None = None, unread: bool = False) -> InboxRows:
+    """The user's inbox as `InboxRows` (PostgreSQL), filtered as `notifications_for` says."""
+    params: tuple = (user.pk, user.pk, user.pk)
+    if since is not None:
+        params += (since, late_ids(user=user, since=since))
+    return InboxRows(_inbox_source(unread, since is not None), params, viewer_id=user.pk)
+
+
 def notifications_for(
     *, user: User, since: int | None = None, unread: bool = False
 ) -> "QuerySet[Notification] | InboxRows":
@@ -221,10 +229,7 @@ def notifications_for(
     has not (`since_filter`), or only unread. On PostgreSQL an `InboxRows` (one statement a
     page), elsewhere the queryset."""
     if connection.vendor == "postgresql":
-        params: tuple = (user.pk, user.pk, user.pk)
-        if since is not None:
-            params += (since, late_ids(user=user, since=since))
-        return InboxRows(_inbox_source(unread, since is not None), params, viewer_id=user.pk)
+        return _inbox_rows(user, since=since, unread=unread)
     queryset = inbox(user)
     if since is not None:
         queryset = queryset.filter(since_filter(user=user, since=since))
@@ -239,8 +244,7 @@ def notifications_after(
     """Up to `limit` notifications with id > `after`, oldest first (websocket replay); on
     PostgreSQL read by `InboxRows`."""
     if connection.vendor == "postgresql":
-        rows = InboxRows(_inbox_source(False, False), (user.pk,) * 3, viewer_id=user.pk)
-        return rows.order_by("id").filter(id__gt=after)[:limit]
+        return _inbox_rows(user).order_by("id").filter(id__gt=after)[:limit]
     queryset = inbox(user).filter(id__gt=after).order_by("id")
     return list(with_payload(queryset)[:limit])
 
