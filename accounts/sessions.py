@@ -28,6 +28,8 @@ from django.db import connections, router
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from common.middleware import BrowserOnly
+
 
 def session_number(session_key: str | None) -> int:
     """A positive 62-bit number that names a browser session in events and on its sockets
@@ -137,9 +139,10 @@ def request_user(request):
     return _get_user(request) if type(user) is SimpleLazyObject else user
 
 
-class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+class AuthenticationMiddleware(BrowserOnly, auth_middleware.AuthenticationMiddleware):
     """Django's, with the request's session store made visible to SessionAccountBackend
-    while the user is loaded."""
+    while the user is loaded; for browsers' pages only (`BrowserOnly`: the API signs in by
+    token)."""
 
     def process_request(self, request):
         super().process_request(request)

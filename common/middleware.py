@@ -1,5 +1,9 @@
+from django.conf import settings
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.sessions import middleware as sessions_middleware
 from django.http import HttpResponsePermanentRedirect
 from django.middleware import common
+from django_htmx import middleware as htmx_middleware
 
 
 class HttpResponsePermanentRedirectKeepingMethod(HttpResponsePermanentRedirect):
@@ -11,3 +15,39 @@ class CommonMiddleware(common.CommonMiddleware):
     a POST, PUT, PATCH or DELETE to the new URL with its method and body."""
 
     response_redirect_class = HttpResponsePermanentRedirectKeepingMethod
+
+
+class BrowserOnly:
+    """For middleware that only browsers' pages use (the web client's and the admin's:
+    sessions, the session's sign-in, messages, htmx): requests under `API_PATH_PREFIXES`
+    pass straight through to the next layer.
+
+    The API authenticates by token alone (`REST_FRAMEWORK`'s authentication classes) and
+    reads no session, message or htmx header, so what these layers did on its requests
+    (a lazy session store and user, a message storage, an htmx reader, each set on the
+    request and looked at again on the way out) changed nothing in its answers; it cost
+    about 4% of a home feed request's instructions (docs/benchmarks.md, "The read path").
+    A browser's session cookie sent to the API is ignored, as it always was, and the
+    request's log line carries the user the token authenticated, or none."""
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.api_prefixes = tuple(settings.API_PATH_PREFIXES)
+
+    def __call__(self, request):
+        if request.path_info.startswith(self.api_prefixes):
+            # In either mode: under ASGI, `get_response` returns the awaitable.
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class SessionMiddleware(BrowserOnly, sessions_middleware.SessionMiddleware):
+    """Django's, for browsers' pages only (`BrowserOnly`)."""
+
+
+class MessageMiddleware(BrowserOnly, messages_middleware.MessageMiddleware):
+    """Django's, for browsers' pages only (`BrowserOnly`)."""
+
+
+class HtmxMiddleware(BrowserOnly, htmx_middleware.HtmxMiddleware):
+    """django-htmx's, for browsers' pages only (`BrowserOnly`)."""
