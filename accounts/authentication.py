@@ -159,7 +159,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
             version, active, valid_after, session_live = state
             if version == kept[0]:
                 if session_id is None:  # rare: tokens issued before sessions existed
-                    live = User(sessions_valid_after=valid_after).accepts_sessionless_token(token)
+                    live = User.sessionless_token_valid(token, valid_after)
                 else:
                     live = session_live
                 self._refuse(True, active, live)
@@ -246,7 +246,7 @@ class CheckAhead:
             return False
         version, active, valid_after, live = self.state
         if self.sessionless:  # rare: tokens issued before sessions existed
-            live = User(sessions_valid_after=valid_after).accepts_sessionless_token(self.token)
+            live = User.sessionless_token_valid(self.token, valid_after)
         return version == self.expected and active and live
 
 

@@ -76,10 +76,16 @@ class User(AbstractUser):
         return self.username
 
     def accepts_sessionless_token(self, token) -> bool:
-        """Whether a token without a session id is still valid for this account. `iat`
-        counts whole seconds: a token of the very second the sessions ended counts as
-        issued before (refused), never the other way round."""
-        cutoff = self.sessions_valid_after
+        """Whether a token without a session id is still valid for this account."""
+        return self.sessionless_token_valid(token, self.sessions_valid_after)
+
+    @staticmethod
+    def sessionless_token_valid(token, sessions_valid_after) -> bool:
+        """Whether a token without a session id is valid for an account whose sessions
+        ended at `sessions_valid_after` (None: never). `iat` counts whole seconds: a token
+        of the very second the sessions ended counts as issued before (refused), never the
+        other way round."""
+        cutoff = sessions_valid_after
         return cutoff is None or int(token.get("iat", 0)) > int(cutoff.timestamp())
 
     @property
