@@ -22,7 +22,15 @@ cfg = WSGIApplication().cfg
 before = {"threshold": gc.get_threshold(), "frozen": gc.get_freeze_count()}
 cfg.post_worker_init(None)
 after = {"threshold": gc.get_threshold(), "frozen": gc.get_freeze_count()}
-print(json.dumps({"worker_class": cfg.worker_class_str, "before": before, "after": after}))
+# gunicorn's access line for a request: whether its fields are built at all.
+from gunicorn import glogging
+built = []
+glogging.Logger.atoms = lambda *args: built.append(args) or {}
+cfg.logger_class(cfg).access(None, None, {}, None)
+print(json.dumps({
+    "worker_class": cfg.worker_class_str, "before": before, "after": after,
+    "has_log_config": bool(cfg.logconfig_dict), "access_fields_built": len(built),
+}))
 """
 
 
@@ -43,6 +51,22 @@ def test_workers_freeze_what_they_loaded_and_collect_less_often():
     # the older ones as Python sets them, and what was loaded is out of the collector's way.
     assert read["after"]["threshold"] == [20_000, *read["before"]["threshold"][1:]]
     assert read["after"]["frozen"] > 1_000
+
+
+def test_no_access_log_fields_are_built_for_the_access_log_nobody_writes():
+    done = subprocess.run(
+        [sys.executable, "-c", READ_AS_GUNICORN],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    read = json.loads(done.stdout.splitlines()[-1])
+    # With a logging configuration, gunicorn's own logger builds each request's fields for
+    # its access line whether or not anything writes it; requests are logged by the app.
+    assert read["has_log_config"]
+    assert read["access_fields_built"] == 0
 
 
 @pytest.mark.django_db(transaction=True)
