@@ -16,6 +16,12 @@ virtual environment first.
 
     .venv/bin/pip install granian
     .venv/bin/python bench/wsgi_servers.py --reuse
+
+`--challenger` names another gunicorn executable instead of granian (another release, in a
+virtual environment of its own), served with the same `config/gunicorn.py`:
+
+    python3 -m venv /tmp/g26 && /tmp/g26/bin/pip install -e . "gunicorn[fast]==26.2.0"
+    .venv/bin/python bench/wsgi_servers.py --reuse --challenger /tmp/g26/bin/gunicorn
 """
 
 import argparse
@@ -45,12 +51,30 @@ def granian(database: str, port: int, workers: int = 4):
     return harness.server(command, env, f"http://127.0.0.1:{port}/healthz")
 
 
+def other_gunicorn(executable: str, database: str, port: int, workers: int = 4):
+    """Another gunicorn (`executable`) serving this checkout as harness.gunicorn does."""
+    env = harness.base_env(
+        database,
+        SERVER_ADDRESS="127.0.0.1",
+        SERVER_PORT=port,
+        WEB_CONCURRENCY=workers,
+        DATABASE_POOL_MAX_SIZE=2,
+    )
+    command = [executable, "-c", "config/gunicorn.py", "config.wsgi"]
+    return harness.server(command, env, f"http://127.0.0.1:{port}/healthz")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--turns", type=int, default=8, help="one-second runs a side a round")
     parser.add_argument("--duration", type=int, default=4, help="seconds at 32 connections")
+    parser.add_argument(
+        "--challenger",
+        default="granian",
+        help="granian, or the path of another gunicorn executable",
+    )
     args = parser.parse_args()
     harness.seed(LARGE, users=10_000, follows=2_000_000, posts=1_000_000, reuse=args.reuse)
 
@@ -62,10 +86,14 @@ def main() -> None:
     }
     servers = {
         "gunicorn": f"http://127.0.0.1:{GUNICORN_PORT}",
-        "granian": f"http://127.0.0.1:{GRANIAN_PORT}",
+        "challenger": f"http://127.0.0.1:{GRANIAN_PORT}",
     }
     rounds = []
-    with harness.gunicorn(LARGE, GUNICORN_PORT), granian(LARGE, GRANIAN_PORT):
+    if args.challenger == "granian":
+        challenger = granian(LARGE, GRANIAN_PORT)
+    else:
+        challenger = other_gunicorn(args.challenger, LARGE, GRANIAN_PORT)
+    with harness.gunicorn(LARGE, GUNICORN_PORT), challenger:
         for number in range(args.rounds):
             harness.log(f"round {number + 1}/{args.rounds}")
             result = {}
@@ -87,8 +115,8 @@ def main() -> None:
             rounds.append(result)
 
     print()
-    print(f"machine: {harness.machine()}")
-    print(f"{'measurement':<34} {'gunicorn':>9} {'granian':>9} {'ratio':>6}")
+    print(f"machine: {harness.machine()}; challenger: {args.challenger}")
+    print(f"{'measurement':<34} {'gunicorn':>9} {'other':>9} {'ratio':>6}")
     for name in paths:
         for measure, label in (
             ("1_p50", "p50 ms, 1 connection"),
@@ -97,11 +125,12 @@ def main() -> None:
         ):
             sides = [harness.median_of(rounds, f"{s}_{name}_{measure}") for s in servers]
             ratio = statistics.median(
-                r[f"granian_{name}_{measure}"] / r[f"gunicorn_{name}_{measure}"] for r in rounds
+                r[f"challenger_{name}_{measure}"] / r[f"gunicorn_{name}_{measure}"] for r in rounds
             )
             label = f"{name}, {label}"
             print(f"{label:<34} {sides[0]:>9.2f} {sides[1]:>9.2f} {ratio:>6.2f}")
-    path = harness.save("wsgi_servers", {"machine": harness.machine(), "rounds": rounds})
+    payload = {"machine": harness.machine(), "challenger": args.challenger, "rounds": rounds}
+    path = harness.save("wsgi_servers", payload)
     print(f"\nraw results: {path.relative_to(harness.ROOT)}")
 
 
