@@ -34,7 +34,7 @@ print(json.dumps({
 """
 
 
-def test_workers_freeze_what_they_loaded_and_collect_less_often():
+def _read_as_gunicorn() -> dict:
     done = subprocess.run(
         [sys.executable, "-c", READ_AS_GUNICORN],
         cwd=ROOT,
@@ -43,7 +43,11 @@ def test_workers_freeze_what_they_loaded_and_collect_less_often():
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    read = json.loads(done.stdout.splitlines()[-1])
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_workers_freeze_what_they_loaded_and_collect_less_often():
+    read = _read_as_gunicorn()
     assert read["worker_class"] == "gthread"
     assert read["before"]["threshold"][0] == 700  # Python's default, until the hook runs
     assert read["before"]["frozen"] == 0
@@ -54,15 +58,7 @@ def test_workers_freeze_what_they_loaded_and_collect_less_often():
 
 
 def test_no_access_log_fields_are_built_for_the_access_log_nobody_writes():
-    done = subprocess.run(
-        [sys.executable, "-c", READ_AS_GUNICORN],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    read = json.loads(done.stdout.splitlines()[-1])
+    read = _read_as_gunicorn()
     # With a logging configuration, gunicorn's own logger builds each request's fields for
     # its access line whether or not anything writes it; requests are logged by the app.
     assert read["has_log_config"]
