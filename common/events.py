@@ -8,10 +8,13 @@ process in the embedded mode) as small JSON objects of integer fields; the trans
 worker and the websocket hub carry any kind unchanged.
 """
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[dict]]
 
@@ -67,8 +70,20 @@ def publish_on_commit(kind: str, **fields: int) -> None:
     row = OutboxEvent.objects.create(kind=kind, fields=fields)
 
     def hand_over() -> None:
-        if publish(kind, **fields):
+        if not publish(kind, **fields):
+            return  # the row stays; the sweeper publishes it once the broker is back
+        try:
             OutboxEvent.objects.filter(pk=row.pk).delete()
+        except DatabaseError as exc:
+            # The database went away since the commit (a restart, an outage): the event
+            # went out, and its row stays for the sweeper, which publishes it again; its
+            # handler takes the second copy as it takes any redelivery.
+            logger.warning(
+                "%s event published; its outbox row %s stays for the sweeper (%s)",
+                kind,
+                row.pk,
+                exc,
+            )
 
     transaction.on_commit(hand_over, robust=True)
 

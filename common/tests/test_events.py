@@ -1,10 +1,12 @@
 """The event seam: apps publish and register through common.events, never through each
 other's modules."""
 
+import logging
 import modulefinder
 from pathlib import Path
 
 import pytest
+from django.db import OperationalError, connection, transaction
 
 from common import events
 
@@ -40,3 +42,42 @@ def test_a_second_handler_for_a_kind_is_refused():
 
     with pytest.raises(RuntimeError, match="registered already"):
         events.register("post.created", "post_id")(another)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_published_after_the_database_went_away_stays_for_the_sweeper(
+    settings, monkeypatch, caplog
+):
+    """The broker took the event, then the outbox row's removal failed (the database
+    restarted between the commit and the delete): no error, the row stays for the sweeper."""
+    from common import transport
+    from common.models import OutboxEvent
+
+    settings.RABBITMQ_URL, settings.FANOUT_EAGER = "amqp://guest:guest@127.0.0.1:5672/", False
+    sent = []
+    monkeypatch.setattr(transport, "publish", lambda message: sent.append(message) or True)
+    table = OutboxEvent._meta.db_table
+
+    def server_gone_for_deletes(execute, sql, params, many, context):
+        if sql.startswith("DELETE") and table in sql:
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with (
+        caplog.at_level(logging.INFO),
+        connection.execute_wrapper(server_gone_for_deletes),
+        transaction.atomic(),
+    ):
+        events.publish_on_commit("post.liked", post_id=7, user_id=9)
+    assert sent == [{"type": "post.liked", "post_id": 7, "user_id": 9}]
+    assert list(OutboxEvent.objects.values_list("kind", "fields")) == [
+        ("post.liked", {"post_id": 7, "user_id": 9})
+    ]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "stays for the sweeper" in warning.getMessage()
+
+    # Once the database answers, a published event's row is removed as before.
+    with transaction.atomic():
+        events.publish_on_commit("post.unliked", post_id=7, user_id=9)
+    assert OutboxEvent.objects.filter(kind="post.unliked").count() == 0
