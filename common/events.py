@@ -8,13 +8,10 @@ process in the embedded mode) as small JSON objects of integer fields; the trans
 worker and the websocket hub carry any kind unchanged.
 """
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
-from django.db import DatabaseError, transaction
-
-logger = logging.getLogger(__name__)
+from django.db import transaction
 
 Handler = Callable[..., Awaitable[dict]]
 
@@ -60,6 +57,7 @@ def publish_on_commit(kind: str, **fields: int) -> None:
     event is written to the outbox in the caller's transaction and removed once the broker
     confirmed it; the worker's sweeper publishes what a broker outage left there."""
     from common import transport
+    from common.availability import database_outage, is_database_unavailable
 
     if not transport.is_durable():
         # Handled in this process: handing over cannot fail.
@@ -74,16 +72,14 @@ def publish_on_commit(kind: str, **fields: int) -> None:
             return  # the row stays; the sweeper publishes it once the broker is back
         try:
             OutboxEvent.objects.filter(pk=row.pk).delete()
-        except DatabaseError as exc:
+        except Exception as exc:
             # The database went away since the commit (a restart, an outage): the event
             # went out, and its row stays for the sweeper, which publishes it again; its
-            # handler takes the second copy as it takes any redelivery.
-            logger.warning(
-                "%s event published; its outbox row %s stays for the sweeper (%s)",
-                kind,
-                row.pk,
-                exc,
-            )
+            # handler takes the second copy as it takes any redelivery. The outage is
+            # logged once, as `posts.services.post_publish` logs it.
+            if not is_database_unavailable(exc):
+                raise
+            database_outage.down(exc)
 
     transaction.on_commit(hand_over, robust=True)
 

@@ -51,6 +51,7 @@ def test_an_event_published_after_the_database_went_away_stays_for_the_sweeper(
     """The broker took the event, then the outbox row's removal failed (the database
     restarted between the commit and the delete): no error, the row stays for the sweeper."""
     from common import transport
+    from common.availability import database_outage
     from common.models import OutboxEvent
 
     settings.RABBITMQ_URL, settings.FANOUT_EAGER = "amqp://guest:guest@127.0.0.1:5672/", False
@@ -63,19 +64,26 @@ def test_an_event_published_after_the_database_went_away_stays_for_the_sweeper(
             raise OperationalError("server closed the connection unexpectedly")
         return execute(sql, params, many, context)
 
-    with (
-        caplog.at_level(logging.INFO),
-        connection.execute_wrapper(server_gone_for_deletes),
-        transaction.atomic(),
-    ):
-        events.publish_on_commit("post.liked", post_id=7, user_id=9)
+    database_outage.up()  # no outage under way: the next one is logged
+    try:
+        with (
+            caplog.at_level(logging.INFO),
+            connection.execute_wrapper(server_gone_for_deletes),
+            transaction.atomic(),
+        ):
+            events.publish_on_commit("post.liked", post_id=7, user_id=9)
+    finally:
+        outage_was_logged = database_outage.active
+        database_outage.up()
     assert sent == [{"type": "post.liked", "post_id": 7, "user_id": 9}]
     assert list(OutboxEvent.objects.values_list("kind", "fields")) == [
         ("post.liked", {"post_id": 7, "user_id": 9})
     ]
+    # No error and no traceback: the outage is logged once, as a warning.
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert "stays for the sweeper" in warning.getMessage()
+    assert warning.getMessage().startswith("database unavailable: server closed the connection")
+    assert outage_was_logged
 
     # Once the database answers, a published event's row is removed as before.
     with transaction.atomic():
