@@ -178,9 +178,17 @@ def server(command: list[str], env: dict, health_url: str, root: Path = ROOT):
 
 
 @contextmanager
-def gunicorn(database: str, port: int, workers: int = 4, root: Path = ROOT, **extra_env):
+def gunicorn(
+    database: str,
+    port: int,
+    workers: int = 4,
+    root: Path = ROOT,
+    executable: str | None = None,
+    **extra_env,
+):
     """The REST API as production serves it: gunicorn workers on WSGI, with the checkout's
-    own `config/gunicorn.py` (another checkout's when `root` names one)."""
+    own `config/gunicorn.py` (another checkout's when `root` names one); this environment's
+    gunicorn, or `executable` (another release's)."""
     env = base_env(
         database,
         SERVER_ADDRESS="127.0.0.1",
@@ -189,7 +197,8 @@ def gunicorn(database: str, port: int, workers: int = 4, root: Path = ROOT, **ex
         DATABASE_POOL_MAX_SIZE=2,
         **extra_env,
     )
-    command = [str(Path(PYTHON).parent / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"]
+    executable = executable or str(Path(PYTHON).parent / "gunicorn")
+    command = [executable, "-c", "config/gunicorn.py", "config.wsgi"]
     with server(command, env, f"http://127.0.0.1:{port}/healthz", root) as process:
         yield process
 

@@ -51,19 +51,6 @@ def granian(database: str, port: int, workers: int = 4):
     return harness.server(command, env, f"http://127.0.0.1:{port}/healthz")
 
 
-def other_gunicorn(executable: str, database: str, port: int, workers: int = 4):
-    """Another gunicorn (`executable`) serving this checkout as harness.gunicorn does."""
-    env = harness.base_env(
-        database,
-        SERVER_ADDRESS="127.0.0.1",
-        SERVER_PORT=port,
-        WEB_CONCURRENCY=workers,
-        DATABASE_POOL_MAX_SIZE=2,
-    )
-    command = [executable, "-c", "config/gunicorn.py", "config.wsgi"]
-    return harness.server(command, env, f"http://127.0.0.1:{port}/healthz")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
@@ -92,7 +79,7 @@ def main() -> None:
     if args.challenger == "granian":
         challenger = granian(LARGE, GRANIAN_PORT)
     else:
-        challenger = other_gunicorn(args.challenger, LARGE, GRANIAN_PORT)
+        challenger = harness.gunicorn(LARGE, GRANIAN_PORT, executable=args.challenger)
     with harness.gunicorn(LARGE, GUNICORN_PORT), challenger:
         for number in range(args.rounds):
             harness.log(f"round {number + 1}/{args.rounds}")
