@@ -184,11 +184,13 @@ def gunicorn(
     workers: int = 4,
     root: Path = ROOT,
     executable: str | None = None,
+    worker_class: str | None = None,
     **extra_env,
 ):
     """The REST API as production serves it: gunicorn workers on WSGI, with the checkout's
     own `config/gunicorn.py` (another checkout's when `root` names one); this environment's
-    gunicorn, or `executable` (another release's)."""
+    gunicorn, or `executable` (another release's); the configuration's worker class, or
+    `worker_class`."""
     env = base_env(
         database,
         SERVER_ADDRESS="127.0.0.1",
@@ -199,6 +201,8 @@ def gunicorn(
     )
     executable = executable or str(Path(PYTHON).parent / "gunicorn")
     command = [executable, "-c", "config/gunicorn.py", "config.wsgi"]
+    if worker_class:
+        command[3:3] = ["--worker-class", worker_class]
     with server(command, env, f"http://127.0.0.1:{port}/healthz", root) as process:
         yield process
 

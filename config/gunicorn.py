@@ -11,11 +11,12 @@ from common.logging import logging_config
 # The image sets SERVER_ADDRESS=0.0.0.0; on a host the default stays local, as in settings.
 bind = f"{os.environ.get('SERVER_ADDRESS', '127.0.0.1')}:{os.environ.get('SERVER_PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1))))
-# Threaded workers keep client connections alive between requests (sync workers close each
-# one): 1.3-1.4x the requests per second at the same CPU (docs/benchmarks.md, "The read
-# path"). One thread each by default: the requests are CPU-bound Python, so more threads per
+# gunicorn's threaded worker, which keeps client connections alive between requests (sync
+# workers close each one: 1.3-1.4x the requests per second at the same CPU), answering in
+# its main thread when it has one (config/workers.py; docs/benchmarks.md, "The read path").
+# One thread each by default: the requests are CPU-bound Python, so more threads per
 # process only share its interpreter lock; more workers use more cores.
-worker_class = "gthread"
+worker_class = "config.workers.KeepAliveWorker"
 threads = int(os.environ.get("WEB_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20

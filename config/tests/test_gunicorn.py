@@ -1,13 +1,19 @@
 """gunicorn's settings as gunicorn itself reads them from `config/gunicorn.py`."""
 
+import contextlib
+import http.client
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from common.testing import free_port
 from notifications.tests.e2e import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +54,7 @@ def _read_as_gunicorn() -> dict:
 
 def test_workers_freeze_what_they_loaded_and_collect_less_often():
     read = _read_as_gunicorn()
-    assert read["worker_class"] == "gthread"
+    assert read["worker_class"] == "config.workers.KeepAliveWorker"
     assert read["before"]["threshold"][0] == 700  # Python's default, until the hook runs
     assert read["before"]["frozen"] == 0
     # gunicorn knows the hook by its name and runs it: the youngest generation is larger,
@@ -90,3 +96,94 @@ def test_a_request_gunicorn_cannot_read_is_answered_in_the_apis_error_shape(tmp_
     detail = json.loads(body)["detail"]
     assert detail.startswith("Bad Request: Request Line is too large (")
     assert detail.endswith(" > 8190)")
+
+
+@contextlib.contextmanager
+def _serving_thread_app(**env):
+    """config/tests/thread_app.py served by gunicorn with `config/gunicorn.py`, two workers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            "config/gunicorn.py",
+            "config.tests.thread_app:application",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "SERVER_ADDRESS": "127.0.0.1",
+            "SERVER_PORT": str(port),
+            "WEB_CONCURRENCY": "2",
+            "LOG_LEVEL": "warning",
+            **env,
+        },
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert process.poll() is None, "gunicorn did not start"
+            assert time.monotonic() < deadline, "gunicorn did not answer"
+            time.sleep(0.1)
+        yield port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _answers_on_one_connection(port: int, count: int = 3) -> list[dict]:
+    """`count` requests over one connection, which must stay open between them."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        answers, sockets = [], set()
+        for _ in range(count):
+            connection.request("GET", "/")
+            response = connection.getresponse()
+            assert response.status == 200
+            assert response.getheader("Connection", "").lower() != "close"
+            answers.append(json.loads(response.read()))
+            sockets.add(id(connection.sock))
+        # http.client reconnects silently: one socket means the connection was kept alive.
+        assert len(sockets) == 1
+        return answers
+    finally:
+        connection.close()
+
+
+def test_with_one_thread_a_worker_answers_in_its_main_thread_and_keeps_connections_alive():
+    with _serving_thread_app() as port:
+        answers = _answers_on_one_connection(port)
+    assert all(answer["main_thread"] for answer in answers)
+    assert len({answer["pid"] for answer in answers}) == 1
+
+
+def test_with_more_threads_a_worker_answers_in_its_pool_as_gthread_does():
+    with _serving_thread_app(WEB_THREADS="2") as port:
+        answers = _answers_on_one_connection(port)
+    assert not any(answer["main_thread"] for answer in answers)
+    assert len({answer["pid"] for answer in answers}) == 1
+
+
+def test_a_request_running_past_the_timeout_has_its_worker_replaced():
+    with _serving_thread_app(GUNICORN_TIMEOUT="2") as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        try:
+            connection.request("GET", "/sleep/1")
+            response = connection.getresponse()
+            assert response.status == 200  # within the timeout
+            response.read()
+            connection.request("GET", "/sleep/8")
+            with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+                connection.getresponse()  # the worker was stopped mid-request
+        finally:
+            connection.close()
+        # The arbiter started a worker in its place: both answer.
+        pids = set()
+        deadline = time.monotonic() + 15
+        while len(pids) < 2 and time.monotonic() < deadline:
+            pids |= {answer["pid"] for answer in _answers_on_one_connection(port, count=1)}
+        assert len(pids) == 2
