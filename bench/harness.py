@@ -200,9 +200,9 @@ def gunicorn(
         **extra_env,
     )
     executable = executable or str(Path(PYTHON).parent / "gunicorn")
-    command = [executable, "-c", "config/gunicorn.py", "config.wsgi"]
-    if worker_class:
-        command[3:3] = ["--worker-class", worker_class]
+    command = [executable, "-c", "config/gunicorn.py"]
+    command += ["--worker-class", worker_class] if worker_class else []
+    command.append("config.wsgi")
     with server(command, env, f"http://127.0.0.1:{port}/healthz", root) as process:
         yield process
 

@@ -41,7 +41,7 @@ def main() -> None:
     readers = typical_users(100, random.Random(42))
     tokens = harness.access_tokens(readers)
     path = "/api/feed/" if args.kind == "feed" else "/bench/floor/"
-    feed = [(path, tokens[user]) for user in readers]
+    load = [(path, tokens[user]) for user in readers]
     base = f"http://127.0.0.1:{PORT}"
     results: dict[str, list[dict]] = {}
     for round_number in range(1, args.rounds + 1):
@@ -57,9 +57,9 @@ def main() -> None:
                 WEB_THREADS=threads,
             ) as server:
                 for connections in (1, 32):
-                    harness.wrk(base, feed, connections=connections, duration=2)
+                    harness.wrk(base, load, connections=connections, duration=2)
                     before = harness.cpu_seconds(server.pid)["server"]
-                    stats = harness.wrk(base, feed, connections=connections, duration=args.duration)
+                    stats = harness.wrk(base, load, connections=connections, duration=args.duration)
                     used = harness.cpu_seconds(server.pid)["server"] - before
                     stats["server_cpu_ms"] = used * 1000 / stats["requests"]
                     results.setdefault(f"{setting}_{connections}", []).append(stats)

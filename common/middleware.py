@@ -17,6 +17,12 @@ class CommonMiddleware(common.CommonMiddleware):
     response_redirect_class = HttpResponsePermanentRedirectKeepingMethod
 
 
+def is_api_path(path: str) -> bool:
+    """Whether `path` (a request's `path_info`) is the token-authenticated API's, whose
+    answers and errors are JSON (`API_PATH_PREFIXES`)."""
+    return path.startswith(tuple(settings.API_PATH_PREFIXES))
+
+
 class BrowserOnly:
     """For middleware that only browsers' pages use (the web client's and the admin's:
     sessions, the session's sign-in, messages, htmx): requests under `API_PATH_PREFIXES`
@@ -30,12 +36,8 @@ class BrowserOnly:
     A browser's session cookie sent to the API is ignored, as it always was, and the
     request's log line carries the user the token authenticated, or none."""
 
-    def __init__(self, get_response):
-        super().__init__(get_response)
-        self.api_prefixes = tuple(settings.API_PATH_PREFIXES)
-
     def __call__(self, request):
-        if request.path_info.startswith(self.api_prefixes):
+        if is_api_path(request.path_info):
             # In either mode: under ASGI, `get_response` returns the awaitable.
             return self.get_response(request)
         return super().__call__(request)

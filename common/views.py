@@ -9,10 +9,11 @@ from django.views import defaults
 from django.views.static import serve
 
 from common.availability import database_outage, is_database_unavailable, unavailable_response
+from common.middleware import is_api_path
 
 
 def _is_api(request) -> bool:
-    return request.path.startswith("/api/")
+    return is_api_path(request.path_info)
 
 
 def not_found(request, exception=None):

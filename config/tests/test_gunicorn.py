@@ -4,17 +4,15 @@ import contextlib
 import http.client
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from common.testing import free_port
-from notifications.tests.e2e import Stack
+from notifications.tests.e2e import BIN, Process, Stack, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,18 +97,13 @@ def test_a_request_gunicorn_cannot_read_is_answered_in_the_apis_error_shape(tmp_
 
 
 @contextlib.contextmanager
-def _serving_thread_app(**env):
+def _serving_thread_app(log_dir: Path, **env):
     """config/tests/thread_app.py served by gunicorn with `config/gunicorn.py`, two workers."""
     port = free_port()
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            "config/gunicorn.py",
-            "config.tests.thread_app:application",
-        ],
-        cwd=ROOT,
-        env={
+    process = Process(
+        "thread-app",
+        [str(BIN / "gunicorn"), "-c", "config/gunicorn.py", "config.tests.thread_app:application"],
+        {
             **os.environ,
             "SERVER_ADDRESS": "127.0.0.1",
             "SERVER_PORT": str(port),
@@ -118,21 +111,13 @@ def _serving_thread_app(**env):
             "LOG_LEVEL": "warning",
             **env,
         },
-        start_new_session=True,
-    )
+        log_dir,
+    ).start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert process.poll() is None, "gunicorn did not start"
-            assert time.monotonic() < deadline, "gunicorn did not answer"
-            time.sleep(0.1)
+        wait_until_up(f"http://127.0.0.1:{port}/", process)
         yield port
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        process.stop(timeout=30)
 
 
 def _answers_on_one_connection(port: int, count: int = 3) -> list[dict]:
@@ -154,22 +139,24 @@ def _answers_on_one_connection(port: int, count: int = 3) -> list[dict]:
         connection.close()
 
 
-def test_with_one_thread_a_worker_answers_in_its_main_thread_and_keeps_connections_alive():
-    with _serving_thread_app() as port:
+def test_with_one_thread_a_worker_answers_in_its_main_thread_and_keeps_connections_alive(
+    tmp_path,
+):
+    with _serving_thread_app(tmp_path) as port:
         answers = _answers_on_one_connection(port)
     assert all(answer["main_thread"] for answer in answers)
     assert len({answer["pid"] for answer in answers}) == 1
 
 
-def test_with_more_threads_a_worker_answers_in_its_pool_as_gthread_does():
-    with _serving_thread_app(WEB_THREADS="2") as port:
+def test_with_more_threads_a_worker_answers_in_its_pool_as_gthread_does(tmp_path):
+    with _serving_thread_app(tmp_path, WEB_THREADS="2") as port:
         answers = _answers_on_one_connection(port)
     assert not any(answer["main_thread"] for answer in answers)
     assert len({answer["pid"] for answer in answers}) == 1
 
 
-def test_a_request_running_past_the_timeout_has_its_worker_replaced():
-    with _serving_thread_app(GUNICORN_TIMEOUT="3", WEB_CONCURRENCY="1") as port:
+def test_a_request_running_past_the_timeout_has_its_worker_replaced(tmp_path):
+    with _serving_thread_app(tmp_path, GUNICORN_TIMEOUT="3", WEB_CONCURRENCY="1") as port:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
         try:
             connection.request("GET", "/sleep/1")
