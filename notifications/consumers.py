@@ -50,11 +50,15 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     On connect: refuse without a valid token; register with the process's live hub first,
     so frames arriving from then on wait in this socket's outbox; replay every persisted
     notification after `?since=`, oldest first; then send the outbox, skipping what the
-    replay already sent (no gaps, no duplicates). A slow client only fills its own outbox.
+    replay already sent (no gaps, no duplicates). A slow client only fills its own outbox,
+    and is then asked to reconnect (1012) once the outbox is sent.
     While the database is down the handshake is refused (503), and a replay it interrupts
     closes the socket with 1013 (try again later). Client frames: `{"type": "ping"}` gets
     `{"type": "pong"}`; anything else gets an `error` frame; nothing a client sends closes
     the socket."""
+
+    # Live frames left out since the outbox filled (`enqueue`).
+    dropped = 0
 
     async def connect(self):
         user = self.scope.get("user")
@@ -118,16 +122,25 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             after = page[-1]["id"]
 
     def enqueue(self, notification_id: int | None, frame: str) -> None:
-        """Called by the hub for each live frame of this user."""
+        """Called by the hub for each live frame of this user.
+
+        A client that reads too slowly fills its outbox: from the first frame that does not
+        fit, no frame is sent to it any more, and once it has been sent what was queued
+        before, the socket is closed with 1012 (`_write`). Its client reconnects with
+        `since` set to the last id it saw, and the replay brings what was left out. Sent
+        the frames after it instead, the client would have a newer id than the one it
+        missed and never ask for it again."""
+        if self.dropped:
+            self.dropped += 1
+            return
         try:
             self.outbox.put_nowait((notification_id, frame))
         except asyncio.QueueFull:
-            # The client reads too slowly; it can catch up with since-replay.
             self.dropped += 1
-            if self.dropped == 1:
-                logger.warning(
-                    "websocket outbox full; frames dropped", extra={"user_id": self.user_id}
-                )
+            logger.warning(
+                "websocket outbox full; the client is asked to reconnect",
+                extra={"user_id": self.user_id},
+            )
 
     def enqueue_close(self, code: int = CLOSE_UNAUTHORIZED) -> None:
         """Called by the hub when the account is deleted or deactivated, or the socket's
@@ -141,6 +154,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     async def _write(self) -> None:
         while True:
+            if self.dropped and self.outbox.empty():
+                # Frames were left out (`enqueue`): the client catches up with `since`.
+                await self.close(code=live.CLOSE_RESYNC)
+                return
             notification_id, frame = await self.outbox.get()
             if frame is live.CLOSE:
                 await self.close(code=notification_id)  # a close carries its code there

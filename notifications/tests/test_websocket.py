@@ -11,6 +11,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from common.testing import access_token, client_for, make_user
 from config.asgi import application
+from notifications.tests.e2e import wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -242,6 +243,78 @@ async def test_a_slow_client_drops_frames_without_blocking_others(monkeypatch):
         consumer.enqueue(index, "{}")
     assert consumer.outbox.qsize() == 2
     assert consumer.dropped == 3
+
+
+async def test_after_a_dropped_frame_the_queued_ones_go_then_the_socket_closes_1012():
+    """Nothing newer than a frame left out reaches the client, even once the outbox has
+    room again: the client's last id stays below the one it missed, and the close asks it
+    to catch up with `since`."""
+    from notifications import live
+    from notifications.consumers import NotificationConsumer
+
+    consumer = NotificationConsumer()
+    consumer.user_id, consumer.replayed = 1, set()
+    consumer.outbox = asyncio.Queue(maxsize=2)
+    sent, closed = [], []
+
+    async def send(text_data=None, bytes_data=None, close=False):
+        sent.append(json.loads(text_data)["id"])
+
+    async def close(code=None, reason=None):
+        closed.append(code)
+
+    consumer.send, consumer.close = send, close
+    for notification_id in (1, 2, 3):  # 3 does not fit
+        consumer.enqueue(notification_id, json.dumps({"id": notification_id}))
+    writer = asyncio.create_task(consumer._write())
+    await asyncio.sleep(0)
+    consumer.enqueue(4, json.dumps({"id": 4}))  # room again, but newer than the one left out
+    await asyncio.wait_for(writer, 1)
+    assert sent == [1, 2]
+    assert closed == [live.CLOSE_RESYNC]
+    assert consumer.dropped == 2
+
+
+async def test_a_client_too_slow_for_its_frames_catches_up_after_reconnecting(monkeypatch):
+    from notifications import consumers, live
+    from notifications.models import Notification
+
+    monkeypatch.setattr(consumers, "OUTBOX_SIZE", 2)
+    alice, bob = await setup_pair()
+    token = await sync_to_async(access_token)(alice)
+    comm = communicator(token=token)
+    assert (await comm.connect())[0]
+    # The client stops reading: the socket's first send waits until it reads again.
+    (socket,) = live.hub().sockets[alice.pk]
+    reading = asyncio.Event()
+    send = socket.send
+
+    async def slow_send(*args, **kwargs):
+        await reading.wait()
+        return await send(*args, **kwargs)
+
+    socket.send = slow_send
+    for index in range(5):  # one frame in the stalled send, two queued, two left out
+        await post_as(bob, f"p{index}")
+    await wait_for(lambda: socket.dropped == 2, 10, 0.02, "the frames did not all arrive")
+    reading.set()
+    received = [await receive(comm) for _ in range(3)]
+    assert [event["post"]["text"] for event in received] == ["p0", "p1", "p2"]
+    assert await comm.receive_output(2) == {"type": "websocket.close", "code": 1012}
+    ids = await sync_to_async(
+        lambda: list(
+            Notification.objects.filter(recipient=alice).order_by("id").values_list("id", flat=True)
+        )
+    )()
+    assert [event["id"] for event in received] == ids[:3]
+    # Reconnecting with the last id it saw brings the two it missed, then live again.
+    again = communicator(query=f"token={token}&since={received[-1]['id']}")
+    assert (await again.connect())[0]
+    missed = [await receive(again), await receive(again)]
+    assert [event["post"]["text"] for event in missed] == ["p3", "p4"]
+    await post_as(bob, "p5")
+    assert (await receive(again))["post"]["text"] == "p5"
+    await again.disconnect()
 
 
 def test_live_batches_become_one_frame_per_recipient():
