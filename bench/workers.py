@@ -40,8 +40,8 @@ def main() -> None:
     harness.seed(LARGE, users=10_000, follows=2_000_000, posts=1_000_000, reuse=args.reuse)
     readers = typical_users(100, random.Random(42))
     tokens = harness.access_tokens(readers)
-    path = "/api/feed/" if args.kind == "feed" else "/bench/floor/"
-    load = [(path, tokens[user]) for user in readers]
+    target = "/api/feed/" if args.kind == "feed" else "/bench/floor/"
+    load = [(target, tokens[user]) for user in readers]
     base = f"http://127.0.0.1:{PORT}"
     results: dict[str, list[dict]] = {}
     for round_number in range(1, args.rounds + 1):
@@ -69,8 +69,7 @@ def main() -> None:
                     )
     print()
     print(f"machine: {harness.machine()}; cores: {os.cpu_count()}")
-    header = ("workers x threads", "p50 ms, 1", "req/s, 1", "p50 ms, 32", "req/s, 32")
-    header += ("CPU ms, 32",)
+    header = ("workers x threads", "p50 ms, 1", "req/s, 1", "p50 ms, 32", "req/s, 32", "CPU ms, 32")
     print(
         f"{header[0]:<18} {header[1]:>10} {header[2]:>9} {header[3]:>11} {header[4]:>10} "
         f"{header[5]:>11}"

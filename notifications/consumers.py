@@ -72,7 +72,6 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         self.web_session = self.scope.get("web_session", 0)
         self.replayed: set[int] = set()
         self.outbox: asyncio.Queue = asyncio.Queue(maxsize=OUTBOX_SIZE)
-        self.dropped = 0
         self.hub = live.hub()
         self.hub.add(self.user_id, self)
         # The replay must not start before the process receives live messages, or what is
