@@ -1,6 +1,8 @@
 """Database helpers shared by several apps."""
 
+from django.contrib.postgres import operations as postgres_operations
 from django.db import connection
+from django.db.migrations import AddIndex, RemoveIndex
 
 
 def commit_without_flush() -> None:
@@ -16,3 +18,38 @@ def commit_without_flush() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+class AddIndexConcurrently(postgres_operations.AddIndexConcurrently):
+    """Django's `AddIndexConcurrently` on PostgreSQL: the index is built while the table
+    goes on taking writes. Other databases (SQLite, the embedded mode) build it as
+    `AddIndex` does. The migration must be non-atomic (`atomic = False`)."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        else:
+            AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+        else:
+            AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
+class RemoveIndexConcurrently(postgres_operations.RemoveIndexConcurrently):
+    """Django's `RemoveIndexConcurrently` on PostgreSQL (no lock that blocks the table's
+    reads or writes); `RemoveIndex` elsewhere. The migration must be non-atomic."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        else:
+            RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+        else:
+            RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)

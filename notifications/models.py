@@ -83,7 +83,14 @@ class Notification(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["recipient", "-id"], name="notifications_recipient_idx"),
+            # A reader's notifications, newest first. It carries the commit-order columns,
+            # so a reconnect's late check (selectors.late_ids: the reader's 1,000 newest
+            # rows below `since`) reads the index alone, not a table row per notification.
+            models.Index(
+                fields=["recipient", "-id"],
+                include=["txid", "horizon"],
+                name="notifications_inbox_idx",
+            ),
             models.Index(
                 fields=["recipient"],
                 condition=models.Q(read=False),

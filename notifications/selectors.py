@@ -72,8 +72,9 @@ def late_ids(*, user: User, since: int) -> list[int]:
     whose id is at least `since`'s horizon (models.Notification.txid). Rows of the
     transaction that wrote `since` committed with it. A row that did commit before may come
     again: clients de-duplicate by id, as for any redelivery. Only the user's newest
-    `LATE_WINDOW` rows below `since` are looked at, newest first by the (recipient, -id)
-    index, and one statement filters them, so the inbox's own query keeps its plan."""
+    `LATE_WINDOW` rows below `since` are looked at, newest first by the inbox index, which
+    carries their `txid` and `horizon` (an index-only scan: no table row is read), and one
+    statement filters them, so the inbox's own query keeps its plan."""
     if connection.vendor != "postgresql":
         return []
     table = connection.ops.quote_name(Notification._meta.db_table)

@@ -8,9 +8,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from common.testing import access_token, client_for, make_user
 from config.asgi import application
+from notifications import selectors
 from notifications.models import Notification
 
 pytestmark = [
@@ -105,3 +107,21 @@ async def test_notifications_committed_in_order_are_not_sent_again():
         lambda: client_for(alice).get("/api/notifications/", {"since": ids[1]})
     )()
     assert [row["id"] for row in response.json()["results"]] == [ids[2]]
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_the_late_check_reads_the_inbox_index_alone():
+    """A reconnect's late check looks at up to 1,000 of the reader's notifications: their
+    commit-order columns come from the index, not from a table row each."""
+    alice = make_user("alice")
+    ids = [notify(alice, make_user(f"fan{index}")).pk for index in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        selectors.late_ids(user=alice, since=ids[-1])
+    [query] = queries.captured_queries
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A table of a few rows is cheaper to read whole: plan as for a large one.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {query['sql']}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert plan.count("Index Only Scan using notifications_inbox_idx") == 2, plan
