@@ -20,36 +20,32 @@ def commit_without_flush() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-class AddIndexConcurrently(postgres_operations.AddIndexConcurrently):
-    """Django's `AddIndexConcurrently` on PostgreSQL: the index is built while the table
-    goes on taking writes. Other databases (SQLite, the embedded mode) build it as
-    `AddIndex` does. The migration must be non-atomic (`atomic = False`)."""
+class _ConcurrentlyOnPostgreSQL:
+    """An index operation run with `CONCURRENTLY` on PostgreSQL (Django's operation, which
+    does not block the table's writes while it runs), and as its plain counterpart
+    (`plain`) on other databases (SQLite, the embedded mode). The migration must be
+    non-atomic (`atomic = False`)."""
+
+    plain: type
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             super().database_forwards(app_label, schema_editor, from_state, to_state)
         else:
-            AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+            self.plain.database_forwards(self, app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
         else:
-            AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+            self.plain.database_backwards(self, app_label, schema_editor, from_state, to_state)
 
 
-class RemoveIndexConcurrently(postgres_operations.RemoveIndexConcurrently):
-    """Django's `RemoveIndexConcurrently` on PostgreSQL (no lock that blocks the table's
-    reads or writes); `RemoveIndex` elsewhere. The migration must be non-atomic."""
+class AddIndexConcurrently(_ConcurrentlyOnPostgreSQL, postgres_operations.AddIndexConcurrently):
+    plain = AddIndex
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+class RemoveIndexConcurrently(
+    _ConcurrentlyOnPostgreSQL, postgres_operations.RemoveIndexConcurrently
+):
+    plain = RemoveIndex
