@@ -32,7 +32,7 @@ from common import events
 from common.locks import author_fanout_lock
 from follows.models import Block, Follow, Mute
 from notifications import live
-from notifications.models import Notification
+from notifications.models import CurrentTransaction, Notification
 from posts.models import Like, Post, TimelineEntry
 from posts.selectors import PostRow, with_related
 from posts.serializers import post_representation, timestamp
@@ -41,6 +41,19 @@ from posts.services import timeline_trim
 logger = logging.getLogger("warble.fanout")
 
 Type = Notification.Type
+
+
+def _sent_again(notification_ids: list[int]) -> None:
+    """Rows about to go out live after they committed (a redelivered or retried job, a
+    follow written by its request): their `txid` becomes the current transaction's.
+
+    Meanwhile a client may have been sent a newer id live. If it reconnects with that
+    `since` after missing this message, the replay's late check (selectors.late_ids) finds
+    the row as one that committed after its `since`: without this, the row, which committed
+    before, would be neither newer nor late, and lost to that client. Clients de-duplicate
+    by id, so a client that did get the message may be sent it once more."""
+    if notification_ids and connection.vendor == "postgresql":
+        Notification.objects.filter(pk__in=notification_ids).update(txid=CurrentTransaction())
 
 
 def _payload(post: Post) -> dict:
@@ -165,6 +178,7 @@ def _fanout_batch(
             if old:
                 rows += [(notification_id, recipient) for notification_id, recipient, _ in old]
                 now = old[0][2]
+                _sent_again([notification_id for notification_id, _, _ in old])
         # Trimming is spread out: each recipient's timeline is trimmed on about one post in
         # TIMELINE_TRIM_EVERY it receives, which keeps it near the cap at a small cost.
         every = settings.TIMELINE_TRIM_EVERY
@@ -194,7 +208,7 @@ def _single_notifications(post: Post) -> list[tuple[Notification, dict]]:
         ]
     if not wanted:
         return []
-    made = []
+    made, existed = [], []
     with transaction.atomic():
         author_fanout_lock(author.pk, shared=True)
         if not Post.objects.filter(pk=post.pk).exists():
@@ -204,13 +218,16 @@ def _single_notifications(post: Post) -> list[tuple[Notification, dict]]:
         for recipient_id, kind, subject in wanted:
             if recipient_id in unwanted:
                 continue
-            notification, _ = Notification.objects.get_or_create(
+            notification, created = Notification.objects.get_or_create(
                 recipient_id=recipient_id, type=kind, actor_id=author.pk, post_id=subject.pk
             )
+            if not created:
+                existed.append(notification.pk)
             body = {"post": _payload(subject)}
             if kind == Type.POST_REPOSTED:
                 body = {"actor": author_of(author), **body}
             made.append((notification, body))
+        _sent_again(existed)
     return made
 
 
@@ -360,12 +377,14 @@ def _like_notification(like_id: int) -> tuple[Notification, dict] | None:
             return None  # taken back meanwhile
         if _unwelcome(like.user_id, {post.author_id}):
             return None
-        notification, _ = Notification.objects.get_or_create(
+        notification, created = Notification.objects.get_or_create(
             recipient_id=post.author_id,
             type=Type.POST_LIKED,
             actor_id=like.user_id,
             post_id=post.pk,
         )
+        if not created:
+            _sent_again([notification.pk])
     return notification, {"actor": author_of(like.user), "post": _payload(post)}
 
 
@@ -395,6 +414,8 @@ async def forget_like(user_id: int, post_id: int) -> dict:
 
 
 def _follow_event(notification_id: int) -> dict | None:
+    # The request wrote the row; it goes out live now, maybe after newer ones did.
+    _sent_again([notification_id])
     notification = (
         Notification.objects.select_related("actor")
         .filter(pk=notification_id, type=Type.FOLLOW_CREATED)

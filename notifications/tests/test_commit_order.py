@@ -10,10 +10,13 @@ from channels.testing import WebsocketCommunicator
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
+from common.events import handle
 from common.testing import access_token, client_for, make_user
 from config.asgi import application
-from notifications import selectors
+from follows.models import Follow
+from notifications import live, selectors
 from notifications.models import Notification
+from posts.models import Like, Post
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -125,3 +128,72 @@ def test_the_late_check_reads_the_inbox_index_alone():
         cursor.execute(f"EXPLAIN {query['sql']}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert plan.count("Index Only Scan using notifications_inbox_idx") == 2, plan
+
+
+@pytest.mark.usefixtures("postgresql_only")
+async def test_a_follow_sent_live_after_a_newer_notification_reaches_a_client_that_saw_it():
+    """A follow's row is written by its request and sent live by a worker later (behind the
+    queue's other jobs, or on a retry): a client sent a newer id meanwhile, which reconnects
+    with that `since` once the follow went out, gets the follow."""
+    alice = await sync_to_async(make_user)("alice")
+    follow = await sync_to_async(notify)(alice, await sync_to_async(make_user)("follower"))
+    newer = await sync_to_async(notify)(alice, await sync_to_async(make_user)("fan"))
+
+    await handle({"type": "follow.created", "notification_id": follow.pk})
+
+    assert await replay(alice, newer.pk) == [follow.pk]
+    response = await sync_to_async(
+        lambda: client_for(alice).get("/api/notifications/", {"since": newer.pk})
+    )()
+    assert [row["id"] for row in response.json()["results"]] == [follow.pk]
+
+
+@pytest.mark.usefixtures("postgresql_only")
+async def test_notifications_sent_again_by_a_retry_reach_a_client_that_saw_a_newer_id(
+    monkeypatch,
+):
+    """A post's fan-out, or a like, whose live messages failed goes back to the queue, and
+    newer ids go out live during its pause. A client that saw one of those, and reconnects
+    with it after the retry sent the job's notifications, gets them: the follower's, the
+    mention's and the like's."""
+    failing = True
+    send = live.send
+
+    async def switched_send(message):
+        return False if failing else await send(message)
+
+    monkeypatch.setattr(live, "send", switched_send)
+
+    def setup():
+        author, follower, mentioned = make_user("author"), make_user("reader"), make_user("ann")
+        Follow.objects.create(follower=follower, followee=author)
+        post = Post.objects.create(
+            author=author,
+            text="hello @ann",
+            mentions=[{"id": mentioned.pk, "username": mentioned.username}],
+        )
+        return post, follower, mentioned
+
+    post, follower, mentioned = await sync_to_async(setup)()
+    like = await Like.objects.acreate(user=follower, post=post)
+    events = [
+        {"type": "post.created", "post_id": post.pk},
+        {"type": "post.liked", "like_id": like.pk},
+    ]
+    for event in events:
+        with pytest.raises(live.Unsent):
+            await handle(event)
+    written = {
+        (n.recipient_id, n.type): n.pk async for n in Notification.objects.filter(post_id=post.pk)
+    }
+    other = await sync_to_async(make_user)("other")
+    readers = (post.author, follower, mentioned)
+    newer = {user.pk: (await sync_to_async(notify)(user, other)).pk for user in readers}
+
+    failing = False
+    for event in events:
+        await handle(event)
+
+    for user in readers:
+        mine = [pk for (recipient, _), pk in written.items() if recipient == user.pk]
+        assert await replay(user, newer[user.pk]) == mine
