@@ -186,6 +186,11 @@ async def test_notifications_sent_again_by_a_retry_reach_a_client_that_saw_a_new
     written = {
         (n.recipient_id, n.type): n.pk async for n in Notification.objects.filter(post_id=post.pk)
     }
+    assert set(written) == {
+        (post.author_id, Notification.Type.POST_LIKED),
+        (follower.pk, Notification.Type.POST_CREATED),
+        (mentioned.pk, Notification.Type.POST_MENTIONED),
+    }, "the rows are written all the same"
     other = await sync_to_async(make_user)("other")
     readers = (post.author, follower, mentioned)
     newer = {user.pk: (await sync_to_async(notify)(user, other)).pk for user in readers}
