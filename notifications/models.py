@@ -67,6 +67,8 @@ class Notification(models.Model):
     # Those are the rows written by a transaction still running when the seen one was
     # written: `txid >= horizon` of the seen one (selectors.since_filter). The database
     # fills both on every insert; SQLite commits its writers one at a time, in id order.
+    # A row sent live again after newer ones went out (a retried job, a follow) takes the
+    # sending transaction's `txid` first (fanout._sent_again): it counts as committed then.
     txid = models.BigIntegerField(null=True, editable=False, db_default=CurrentTransaction())
     horizon = models.BigIntegerField(
         null=True, editable=False, db_default=OldestRunningTransaction()
