@@ -246,8 +246,9 @@ def _unwelcome(actor_id: int, recipients: set[int]) -> set[int]:
 
 async def _send_single(made: list[tuple[Notification, dict]]) -> int:
     """Send each notification live: recipients side by side, one recipient's in id order
-    (a reply that also mentions its parent's author), so a client that has the higher id
-    also has the lower one, which a `since` replay then need not send again."""
+    (a reply that also mentions its parent's author), stopping at the first that fails, so
+    a client that has the higher id also has the lower one, which a `since` replay then
+    need not send again."""
     by_recipient: dict[int, list[tuple[Notification, dict]]] = defaultdict(list)
     for notification, body in made:
         by_recipient[notification.recipient_id].append((notification, body))
@@ -255,14 +256,19 @@ async def _send_single(made: list[tuple[Notification, dict]]) -> int:
     async def send_in_order(items: list[tuple[Notification, dict]]) -> int:
         sent = 0
         for notification, body in sorted(items, key=lambda item: item[0].pk):
-            sent += await live.send(
+            if not await live.send(
                 live.notification(
                     event=notification.type,
                     body=body,
                     created_at=timestamp(notification.created_at),
                     recipients=[[notification.recipient_id, notification.pk]],
                 )
-            )
+            ):
+                # Nothing newer for this recipient: the retry sends them all again, their
+                # rows stamped in one transaction (`_sent_again`), which a replay after the
+                # higher id would take as committed with it and leave out.
+                break
+            sent += 1
         return sent
 
     results = await asyncio.gather(*(send_in_order(items) for items in by_recipient.values()))

@@ -130,17 +130,55 @@ def test_the_late_check_reads_the_inbox_index_alone():
     assert plan.count("Index Only Scan using notifications_inbox_idx") == 2, plan
 
 
+def committed_txids(notification_ids: list[int]) -> dict[int, int]:
+    """The rows' `txid` as another connection sees it: what has committed."""
+
+    def read():
+        try:
+            rows = Notification.objects.filter(pk__in=notification_ids).values_list("id", "txid")
+            return dict(rows)
+        finally:
+            connections.close_all()
+
+    return sync_to_async(read, thread_sensitive=False)()
+
+
+def recording_send(monkeypatch, *, failing) -> dict[int, int]:
+    """Make `live.send` fail while `failing()` is true; otherwise record, for each
+    notification a message carries, its committed `txid` at the moment it is sent."""
+    send, stamped = live.send, {}
+
+    async def switched_send(message):
+        if failing(message):
+            return False
+        ids = [pk for _, pk in message.get("recipients", []) if isinstance(pk, int)]
+        stamped.update(await committed_txids(ids))
+        return await send(message)
+
+    monkeypatch.setattr(live, "send", switched_send)
+    return stamped
+
+
 @pytest.mark.usefixtures("postgresql_only")
-async def test_a_follow_sent_live_after_a_newer_notification_reaches_a_client_that_saw_it():
+async def test_a_follow_sent_live_after_a_newer_notification_reaches_a_client_that_saw_it(
+    monkeypatch,
+):
     """A follow's row is written by its request and sent live by a worker later (behind the
     queue's other jobs, or on a retry): a client sent a newer id meanwhile, which reconnects
     with that `since` once the follow went out, gets the follow."""
+    stamped = recording_send(monkeypatch, failing=lambda message: False)
     alice = await sync_to_async(make_user)("alice")
     follow = await sync_to_async(notify)(alice, await sync_to_async(make_user)("follower"))
     newer = await sync_to_async(notify)(alice, await sync_to_async(make_user)("fan"))
+    written = (await committed_txids([follow.pk]))[follow.pk]
 
     await handle({"type": "follow.created", "notification_id": follow.pk})
 
+    # When it went out, the row had committed with a newer transaction's id than `newer`'s
+    # horizon: it counts as committed after `newer`.
+    assert stamped[follow.pk] > written
+    await sync_to_async(newer.refresh_from_db)()
+    assert stamped[follow.pk] >= newer.horizon
     assert await replay(alice, newer.pk) == [follow.pk]
     response = await sync_to_async(
         lambda: client_for(alice).get("/api/notifications/", {"since": newer.pk})
@@ -157,12 +195,7 @@ async def test_notifications_sent_again_by_a_retry_reach_a_client_that_saw_a_new
     with it after the retry sent the job's notifications, gets them: the follower's, the
     mention's and the like's."""
     failing = True
-    send = live.send
-
-    async def switched_send(message):
-        return False if failing else await send(message)
-
-    monkeypatch.setattr(live, "send", switched_send)
+    stamped = recording_send(monkeypatch, failing=lambda message: failing)
 
     def setup():
         author, follower, mentioned = make_user("author"), make_user("reader"), make_user("ann")
@@ -191,14 +224,58 @@ async def test_notifications_sent_again_by_a_retry_reach_a_client_that_saw_a_new
         (follower.pk, Notification.Type.POST_CREATED),
         (mentioned.pk, Notification.Type.POST_MENTIONED),
     }, "the rows are written all the same"
+    first_txids = await committed_txids(list(written.values()))
     other = await sync_to_async(make_user)("other")
     readers = (post.author, follower, mentioned)
-    newer = {user.pk: (await sync_to_async(notify)(user, other)).pk for user in readers}
+    newer = {user.pk: await sync_to_async(notify)(user, other) for user in readers}
 
     failing = False
     for event in events:
         await handle(event)
 
     for user in readers:
-        mine = [pk for (recipient, _), pk in written.items() if recipient == user.pk]
-        assert await replay(user, newer[user.pk]) == mine
+        [mine] = [pk for (recipient, _), pk in written.items() if recipient == user.pk]
+        # Sent again with a newer transaction's id, committed before it went out.
+        assert stamped[mine] > first_txids[mine]
+        assert stamped[mine] >= newer[user.pk].horizon
+        assert await replay(user, newer[user.pk].pk) == [mine]
+
+
+@pytest.mark.usefixtures("postgresql_only")
+async def test_a_recipient_is_sent_nothing_after_a_notification_that_failed(monkeypatch):
+    """A reply that mentions its parent's author tells them twice, in one transaction. If
+    the first message fails, the second is not sent: the retry sends both, in order, and
+    their rows share the retry's transaction, which a replay after the second would take as
+    committed with it and leave the first out."""
+    sent = []
+    first_failed = []
+
+    def failing(message):
+        if message["event"] == Notification.Type.POST_REPLIED and not first_failed:
+            first_failed.append(message)
+            return True
+        sent.append(message["event"])
+        return False
+
+    recording_send(monkeypatch, failing=failing)
+
+    def setup():
+        author, replier = make_user("author"), make_user("replier")
+        parent = Post.objects.create(author=author, text="first")
+        reply = Post.objects.create(
+            author=replier,
+            text="@author indeed",
+            reply_to=parent,
+            reply_to_author=author,
+            mentions=[{"id": author.pk, "username": author.username}],
+        )
+        return reply
+
+    reply = await sync_to_async(setup)()
+    event = {"type": "post.created", "post_id": reply.pk}
+    with pytest.raises(live.Unsent):
+        await handle(event)
+    assert sent == [], "nothing after the failed message"
+
+    await handle(event)
+    assert sent == [Notification.Type.POST_REPLIED, Notification.Type.POST_MENTIONED]
