@@ -11,8 +11,10 @@ rows was read from the table. This script builds the earlier index beside the cu
 that drops one of the two and is rolled back:
 
 - times `late_ids` for 50 typical readers, `since` each reader's --behind-th newest
-  notification (the median over readers and rounds), and counts the shared buffers one
-  check touches (`EXPLAIN (ANALYZE, BUFFERS)`: a cold cache reads that many pages);
+  notification (the median over readers and rounds), and counts the pages one check reads
+  (`EXPLAIN (ANALYZE, BUFFERS)`, shared buffers hit and read: a cold cache reads that many
+  from disk) and the rows it read from the table (every row an index scan returns; an
+  index-only scan's heap fetches);
 - inserts the notification rows of a fan-out of the 20 most followed accounts' posts (one
   `INSERT ... SELECT` a post), rows a second: what the wider index costs every fan-out.
 
@@ -52,10 +54,18 @@ def main() -> None:
     env = harness.base_env(LARGE)
     migrate = [harness.PYTHON, "manage.py", "migrate", "-v0"]
     subprocess.run(migrate, cwd=harness.ROOT, env=env, check=True)
-    harness.sql(
-        LARGE,
-        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {EARLIER} ON {TABLE} (recipient_id, id DESC)",
-    )
+    # Both built afresh (a run stopped half-way may have left an invalid earlier index, and
+    # rolled-back inserts leave the current one larger), on a table vacuumed as autovacuum
+    # leaves it: index-only scans skip the table only for pages vacuum has marked
+    # all-visible.
+    harness.sql(LARGE, f"DROP INDEX CONCURRENTLY IF EXISTS {EARLIER}")
+    harness.sql(LARGE, f"CREATE INDEX CONCURRENTLY {EARLIER} ON {TABLE} (recipient_id, id DESC)")
+    harness.sql(LARGE, f"REINDEX INDEX CONCURRENTLY {CURRENT}")
+    harness.sql(LARGE, f"VACUUM {TABLE}")
+    sizes = {
+        name: harness.sql(LARGE, "SELECT pg_relation_size(%s::regclass)", [index])[0][0]
+        for name, index in (("earlier", EARLIER), ("current", CURRENT))
+    }
     os.environ.update(env)
     import django
 
@@ -86,15 +96,20 @@ def main() -> None:
         selectors.late_ids(user=user, since=since[user.pk])
         return (time.perf_counter() - started) * 1000
 
-    def buffers(user) -> int:
+    def pages(user) -> tuple[int, int]:
+        """(shared buffers hit and read, rows read from the table) of one check."""
         with CaptureQueriesContext(connection) as queries:
             selectors.late_ids(user=user, since=since[user.pk])
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {queries.captured_queries[-1]['sql']}")
             plan = "\n".join(row[0] for row in cursor.fetchall())
         # The top node's buffers: everything the statement touched.
-        found = re.search(r"Buffers: shared((?: \w+=\d+)+)", plan)
-        return sum(int(count) for count in re.findall(r"=(\d+)", found.group(1)))
+        top = re.search(r"Buffers: shared([^\n,]*)", plan).group(1)
+        touched = sum(int(count) for count in re.findall(r"(?:hit|read)=(\d+)", top))
+        scans = re.findall(r"-> {2}Index Scan .* rows=(\d+) loops=(\d+)\)", plan)
+        from_table = sum(int(rows) * int(loops) for rows, loops in scans)
+        from_table += sum(int(count) for count in re.findall(r"Heap Fetches: (\d+)", plan))
+        return touched, from_table
 
     def fanout_rows_per_second() -> float:
         rows, started = 0, time.perf_counter()
@@ -110,7 +125,7 @@ def main() -> None:
         return rows / (time.perf_counter() - started)
 
     results: dict[str, dict[str, list]] = {
-        name: {"check_ms": [], "buffers": [], "fanout_rows_per_s": []}
+        name: {"check_ms": [], "buffers": [], "table_rows": [], "fanout_rows_per_s": []}
         for name in ("earlier", "current")
     }
     try:
@@ -126,7 +141,10 @@ def main() -> None:
                             check_ms(user)  # the pages this side reads, into the cache
                         results[name]["check_ms"] += [check_ms(user) for user in readers]
                         if turn < 2:
-                            results[name]["buffers"] += [buffers(user) for user in readers]
+                            for user in readers:
+                                touched, from_table = pages(user)
+                                results[name]["buffers"].append(touched)
+                                results[name]["table_rows"].append(from_table)
                         results[name]["fanout_rows_per_s"].append(fanout_rows_per_second())
                         raise Rollback
                 except Rollback:
@@ -149,14 +167,16 @@ def main() -> None:
     harness.log(f"{len(readers)} readers, since = their {args.behind}th-newest notification")
     for name, index in (("earlier", "key only"), ("current", "with txid, horizon")):
         harness.log(
-            f"{name} index ({index}): late check {median(name, 'check_ms'):.2f} ms, "
-            f"{median(name, 'buffers'):.0f} buffers; fan-out inserts "
+            f"{name} index ({index}, {sizes[name] / 2**20:,.0f} MB): late check "
+            f"{median(name, 'check_ms'):.2f} ms, {median(name, 'buffers'):.0f} buffers, "
+            f"{median(name, 'table_rows'):.0f} rows read from the table; fan-out inserts "
             f"{median(name, 'fanout_rows_per_s'):,.0f} rows/s"
         )
     check = median("current", "check_ms") / median("earlier", "check_ms")
     fanout = median("current", "fanout_rows_per_s") / median("earlier", "fanout_rows_per_s")
     harness.log(f"current / earlier: late check {check:.2f}, fan-out rows/s {fanout:.2f}")
-    path = harness.save("late_check", {"machine": harness.machine(), "args": vars(args), **results})
+    payload = {"machine": harness.machine(), "args": vars(args), "sizes": sizes, **results}
+    path = harness.save("late_check", payload)
     harness.log(f"saved {path}")
 
 

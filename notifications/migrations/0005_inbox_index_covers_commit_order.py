@@ -1,12 +1,13 @@
 from django.db import migrations, models
 
-from common.db import AddIndexConcurrently, RemoveIndexConcurrently
+from common.db import AddIndexConcurrently
 
 
 class Migration(migrations.Migration):
-    """The (recipient, -id) index carries `txid` and `horizon`, so a reconnect's late check
-    reads the index alone. The new index is built before the old one is dropped, both
-    without locking the table against writes (on PostgreSQL)."""
+    """The inbox index, (recipient, -id) carrying `txid` and `horizon`, so a reconnect's late
+    check reads the index alone; built without locking the table against writes (on
+    PostgreSQL). The index it replaces is dropped by the next migration, so a run that
+    stops between the two is recorded as far as it got."""
 
     atomic = False
 
@@ -22,9 +23,5 @@ class Migration(migrations.Migration):
                 include=["txid", "horizon"],
                 name="notifications_inbox_idx",
             ),
-        ),
-        RemoveIndexConcurrently(
-            model_name="notification",
-            name="notifications_recipient_idx",
         ),
     ]
