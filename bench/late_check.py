@@ -23,7 +23,6 @@ that drops one of the two and is rolled back:
 
 import argparse
 import os
-import random
 import re
 import statistics
 import subprocess
@@ -34,7 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness
-from bench.feed import LARGE, typical_users
+from bench.feed import LARGE
+from bench.replay import reconnecting_readers
 
 EARLIER = "bench_recipient_idx"
 CURRENT = "notifications_inbox_idx"
@@ -73,14 +73,9 @@ def main() -> None:
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
-    from accounts.models import User
     from notifications import selectors
 
-    readers = list(User.objects.filter(pk__in=typical_users(50, random.Random(42))))
-    since = {}
-    for user in readers:
-        newest = selectors.inbox(user).order_by("-id").values_list("id", flat=True)
-        since[user.pk] = ([0, *newest[: args.behind]])[-1]
+    readers, since = reconnecting_readers(args.behind)
     with connection.cursor() as cursor:
         cursor.execute("SELECT max(id) FROM posts_post")
         first_post = cursor.fetchone()[0] + 1

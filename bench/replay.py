@@ -30,6 +30,21 @@ from bench.feed import LARGE, typical_users
 PAGE = 500  # notifications.consumers.REPLAY_BATCH
 
 
+def reconnecting_readers(behind: int) -> tuple[list, dict[int, int]]:
+    """50 typical readers (Django set up), and the `since` each reconnects with: its
+    `behind`-th newest notification (0: since=0)."""
+    from accounts.models import User
+    from notifications import selectors
+
+    readers = list(User.objects.filter(pk__in=typical_users(50, random.Random(42))))
+    since = {user.pk: 0 for user in readers}
+    if behind:
+        for user in readers:
+            newest = selectors.inbox(user).order_by("-id").values_list("id", flat=True)
+            since[user.pk] = ([0, *newest[:behind]])[-1]
+    return readers, since
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=200)
@@ -41,16 +56,10 @@ def main() -> None:
     import django
 
     django.setup()
-    from accounts.models import User
     from notifications import selectors
     from notifications.serializers import notification_events
 
-    readers = list(User.objects.filter(pk__in=typical_users(50, random.Random(42))))
-    since = {user.pk: 0 for user in readers}
-    if args.behind:
-        for user in readers:
-            newest = selectors.inbox(user).order_by("-id").values_list("id", flat=True)
-            since[user.pk] = ([0, *newest[: args.behind]])[-1]
+    readers, since = reconnecting_readers(args.behind)
 
     def fixed(user) -> list[dict]:
         return notification_events(

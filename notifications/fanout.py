@@ -56,6 +56,15 @@ def _sent_again(notification_ids: list[int]) -> None:
         Notification.objects.filter(pk__in=notification_ids).update(txid=CurrentTransaction())
 
 
+def _notification(**fields) -> Notification:
+    """The notification with these fields: created, or written by an earlier try of the same
+    job and then sent live again (`_sent_again`)."""
+    notification, created = Notification.objects.get_or_create(**fields)
+    if not created:
+        _sent_again([notification.pk])
+    return notification
+
+
 def _payload(post: Post) -> dict:
     # Live frames are shared by every recipient: they carry no viewer's likes or bookmarks.
     return post_representation(PostRow.of(post))
@@ -208,7 +217,7 @@ def _single_notifications(post: Post) -> list[tuple[Notification, dict]]:
         ]
     if not wanted:
         return []
-    made, existed = [], []
+    made = []
     with transaction.atomic():
         author_fanout_lock(author.pk, shared=True)
         if not Post.objects.filter(pk=post.pk).exists():
@@ -218,16 +227,13 @@ def _single_notifications(post: Post) -> list[tuple[Notification, dict]]:
         for recipient_id, kind, subject in wanted:
             if recipient_id in unwanted:
                 continue
-            notification, created = Notification.objects.get_or_create(
+            notification = _notification(
                 recipient_id=recipient_id, type=kind, actor_id=author.pk, post_id=subject.pk
             )
-            if not created:
-                existed.append(notification.pk)
             body = {"post": _payload(subject)}
             if kind == Type.POST_REPOSTED:
                 body = {"actor": author_of(author), **body}
             made.append((notification, body))
-        _sent_again(existed)
     return made
 
 
@@ -383,14 +389,12 @@ def _like_notification(like_id: int) -> tuple[Notification, dict] | None:
             return None  # taken back meanwhile
         if _unwelcome(like.user_id, {post.author_id}):
             return None
-        notification, created = Notification.objects.get_or_create(
+        notification = _notification(
             recipient_id=post.author_id,
             type=Type.POST_LIKED,
             actor_id=like.user_id,
             post_id=post.pk,
         )
-        if not created:
-            _sent_again([notification.pk])
     return notification, {"actor": author_of(like.user), "post": _payload(post)}
 
 
