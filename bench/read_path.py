@@ -12,11 +12,13 @@ the targets are stated in, as medians of the per-round ratios:
 - search, req/s at 32 connections, after / before                           >= 1.5
 
 and, with no target, the other hot reads at 32 connections, after / before: a post, the
-reader's notifications, a profile. For what the first can reach, a plain Django view
-answering `[]` without the database (`/bench/floor/`, same server and middleware) against
-the same DRF list, with the CPU time each request of this checkout's server took from its
-own processes, from PostgreSQL's and from wrk's (read from /proc around each run at 32
-connections).
+reader's notifications, a profile. For what the first can reach, against the same DRF list
+(bench/urls.py): a plain Django view answering `[]` without the database (`/bench/floor/`,
+same server and middleware), a DRF view answering `[]` with the same authentication
+(`/bench/empty/`), and the same running the feed's one statement and throwing its rows
+away (`/bench/statement/`); with the CPU time each request of this checkout's server took
+from its own processes, from PostgreSQL's and from wrk's (read from /proc around each run
+at 32 connections).
 
 At one connection the two servers take turns in one-second wrk runs (--turns a side each
 round, which goes first alternating), and a round's p50 is the median of its runs': both
@@ -47,6 +49,12 @@ from bench.feed import LARGE, SEARCH_TERMS, typical_users
 
 BEFORE_PORT, AFTER_PORT = 8711, 8712
 OTHER_READS = ("post", "notifications", "profile")
+# This checkout's yardsticks (bench/urls.py), besides the DRF list.
+YARDSTICKS = {
+    "floor": "bare Django view",
+    "empty": "empty DRF view",
+    "statement": "DRF view, feed's statement only",
+}
 
 
 def authors(count: int, rng: random.Random) -> list[str]:
@@ -90,6 +98,8 @@ def requests(readers: list[int], tokens: dict[int, str], names: list[str]) -> di
         ],
         "baseline": [("/bench/baseline/", tokens[user]) for user in readers],
         "floor": [("/bench/floor/", tokens[user]) for user in readers],
+        "empty": [("/bench/empty/", tokens[user]) for user in readers],
+        "statement": [("/bench/statement/", tokens[user]) for user in readers],
     }
 
 
@@ -208,8 +218,9 @@ def main() -> None:
                     for kind in ("feed", "user_posts", "search", *OTHER_READS, "baseline"):
                         server = after_server if side == "after" else None
                         measure(f"{side}_{kind}_32", base, workload[kind], 32, server)
-                # The earlier commit has no /bench/floor/.
-                measure("after_floor_32", after_base, workload["floor"], 32, after_server)
+                # The earlier commit has none of the other yardsticks.
+                for kind in YARDSTICKS:
+                    measure(f"after_{kind}_32", after_base, workload[kind], 32, after_server)
 
     def paired(numerator: str, denominator: str, key: str) -> float:
         return statistics.median(
@@ -233,12 +244,15 @@ def main() -> None:
             (f"{kind} req/s, after / before", f"after_{kind}_32", f"before_{kind}_32", "rps", None)
             for kind in OTHER_READS
         ),
-        (
-            "bare Django view req/s / DRF list, after",
-            "after_floor_32",
-            "after_baseline_32",
-            "rps",
-            None,
+        *(
+            (
+                f"{label} req/s / DRF list, after",
+                f"after_{kind}_32",
+                "after_baseline_32",
+                "rps",
+                None,
+            )
+            for kind, label in YARDSTICKS.items()
         ),
     ]
     print()
@@ -249,7 +263,11 @@ def main() -> None:
         print(f"{name:<24} {p50:>8.2f} {p99:>8.2f} {harness.median_of(runs, 'rps'):>8.0f}")
     print()
     print("CPU per request at 32 connections, after (ms of one core; medians of the rounds):")
-    for name in ("after_feed_32", "after_baseline_32", "after_floor_32"):
+    for name in (
+        "after_feed_32",
+        "after_baseline_32",
+        *(f"after_{kind}_32" for kind in YARDSTICKS),
+    ):
         split = {
             key: statistics.median(run["cpu_ms"][key] for run in results[name])
             for key in results[name][0]["cpu_ms"]

@@ -1,14 +1,29 @@
-"""The product's URLs plus `/bench/baseline/`: a trivial DRF list of 20 rows, the yardstick
-the feed's throughput is compared with (same server, same authentication); and
-`/bench/floor/`: a plain Django view answering `[]` with no database, through the same
-middleware, the most any endpoint of this server could do."""
+"""The product's URLs plus the yardsticks the read path is measured against (same server,
+same middleware; the DRF views with the product's authentication, permissions and
+renderer):
+
+- `/bench/baseline/`: a trivial DRF list of 20 rows, the yardstick the feed's throughput is
+  compared with;
+- `/bench/floor/`: a plain Django view answering `[]` with no database, the most any
+  endpoint of this server could do;
+- `/bench/empty/`: a DRF view answering `[]`, its account checked as every request's is
+  (one statement): the most any DRF endpoint of this server could do;
+- `/bench/statement/`: the same, running the home feed's one statement (its page of 21
+  rows, the account's state folded in, as the feed runs it) and throwing its rows away:
+  the most a feed answered by DRF from that statement could do, before its rows are
+  built, paginated and rendered.
+"""
 
 from django.http import HttpResponse
 from django.urls import path
 from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from accounts import authentication
 from accounts.models import User
 from config.urls import urlpatterns as product_urlpatterns
+from posts import selectors
 
 
 class BaselineSerializer(serializers.ModelSerializer):
@@ -29,8 +44,24 @@ def floor(request):
     return HttpResponse(b"[]", content_type="application/json")
 
 
+class EmptyView(APIView):
+    def get(self, request):
+        return Response([])
+
+
+class FeedStatementView(authentication.CheckAheadMixin, APIView):
+    def get(self, request):
+        # What FeedView's pagination asks of its rows: the first page and one more.
+        rows = selectors.feed_for(user=request.user).order_by("-post_id")
+        sql, params = rows.statement(21)
+        authentication.fetch_ahead(sql, params, "q.page_key DESC")
+        return Response([])
+
+
 urlpatterns = [
     *product_urlpatterns,
     path("bench/baseline/", BaselineView.as_view()),
     path("bench/floor/", floor),
+    path("bench/empty/", EmptyView.as_view()),
+    path("bench/statement/", FeedStatementView.as_view()),
 ]
