@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -25,7 +26,11 @@ from notifications.tests.e2e import (
 )
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Where the browser tests save their screenshots: the README's (`docs/screenshots`) only when
+# SCREENSHOTS_DIR names a folder, so that a test run leaves the checkout as it found it.
+SCREENSHOTS = ROOT / os.environ.get(
+    "SCREENSHOTS_DIR", Path(tempfile.gettempdir()) / "warble-screenshots"
+)
 
 
 def pytest_collection_modifyitems(items):
