@@ -26,8 +26,9 @@ from notifications.tests.e2e import (
 )
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# Where the browser tests save their screenshots: the README's (`docs/screenshots`) only when
-# SCREENSHOTS_DIR names a folder, so that a test run leaves the checkout as it found it.
+# Where the browser tests save their screenshots: the folder SCREENSHOTS_DIR names (from the
+# checkout's root; `docs/screenshots` retakes the README's), or a temporary one, so that a
+# test run leaves the checkout as it found it.
 SCREENSHOTS = ROOT / os.environ.get(
     "SCREENSHOTS_DIR", Path(tempfile.gettempdir()) / "warble-screenshots"
 )
