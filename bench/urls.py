@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from accounts import authentication
 from accounts.models import User
+from common.pagination import CursorPagination
 from config.urls import urlpatterns as product_urlpatterns
 from posts import selectors
 
@@ -49,12 +50,19 @@ class EmptyView(APIView):
         return Response([])
 
 
+class _UnreadRows(selectors.PostRows):
+    """A list of posts whose rows are fetched and left as they came."""
+
+    def read_row(self, values):
+        return values
+
+
 class FeedStatementView(authentication.CheckAheadMixin, APIView):
     def get(self, request):
+        feed = selectors.feed_for(user=request.user)
+        rows = _UnreadRows(feed.source, feed.params, viewer_id=feed.viewer_id)
         # What FeedView's pagination asks of its rows: the first page and one more.
-        rows = selectors.feed_for(user=request.user).order_by("-post_id")
-        sql, params = rows.statement(21)
-        authentication.fetch_ahead(sql, params, "q.page_key DESC")
+        rows.order_by("-post_id")[: CursorPagination.page_size + 1]
         return Response([])
 
 
