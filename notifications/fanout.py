@@ -316,13 +316,22 @@ async def fanout_post(post_id: int) -> dict:
         return len(rows), await live.send(message)
 
     pages, after = [], 0
-    while page := await database_sync_to_async(_follower_page)(
-        post.author_id, post.created_at, after, settings.FANOUT_BATCH_SIZE
-    ):
-        after = page[-1][0]
-        await writers.acquire()
-        pages.append(asyncio.create_task(write_page(page)))
-    results = await asyncio.gather(*pages)
+    try:
+        while page := await database_sync_to_async(_follower_page)(
+            post.author_id, post.created_at, after, settings.FANOUT_BATCH_SIZE
+        ):
+            after = page[-1][0]
+            await writers.acquire()
+            pages.append(asyncio.create_task(write_page(page)))
+    finally:
+        # The pages started are waited for even when reading the next one failed: the job
+        # ends with none of its writes running on, and every page's failure is read (an
+        # unread one is logged as "Task exception was never retrieved"). The job fails with
+        # the error itself, which the worker classifies (a TaskGroup would wrap it).
+        results = await asyncio.gather(*pages, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
     recipients = sum(count for count, _ in results)
     sends = [ok for _, ok in results if ok is not None]
     # The author's own timeline grows by their posts: trimmed on the same schedule.

@@ -2,11 +2,14 @@
 them row by row: a page checks the post once under the author's fan-out lock, and deleting a
 post or an account takes that lock exclusively."""
 
+import asyncio
+import gc
 import threading
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from accounts.services import user_delete
 from common.locks import author_fanout_lock
@@ -131,3 +134,42 @@ def test_deleting_waits_for_a_fanout_page_and_leaves_none_of_its_rows(author_pos
     assert not Post.objects.filter(pk=post.pk).exists()
     assert not Notification.objects.filter(post_id=post.pk).exists()
     assert not Notification.objects.filter(actor_id=author.pk).exists()
+
+
+@pytest.mark.usefixtures("close_db_connections")
+async def test_a_fanout_that_fails_after_starting_a_page_waits_for_it(
+    author_post_follow, monkeypatch
+):
+    """The database fails between two pages: the job fails only once the page it had started
+    has finished, so nothing of it runs on past its retry, and the page's own failure is
+    retrieved, not reported by the event loop as "Task exception was never retrieved"
+    (an ERROR line in a worker's log)."""
+    _, post, follow = author_post_follow
+    pages = iter([[(follow.pk, follow.follower_id)]])
+    page_done = threading.Event()
+
+    def follower_page(*args):
+        page = next(pages, None)
+        if page is None:
+            raise OperationalError("the database went away")
+        return page
+
+    def fanout_batch(post, page):
+        time.sleep(0.2)
+        page_done.set()
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(fanout, "_follower_page", follower_page)
+    monkeypatch.setattr(fanout, "_fanout_batch", fanout_batch)
+    unhandled = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda loop, context: unhandled.append(context))
+
+    with pytest.raises(OperationalError):
+        await fanout.fanout_post(post.pk)
+    finished_with_the_job = page_done.is_set()
+    await asyncio.sleep(0.3)  # a page left running would end now
+    gc.collect()
+
+    assert finished_with_the_job
+    assert [context["message"] for context in unhandled] == []
