@@ -367,10 +367,10 @@ async def follower(drive: Drive, users: list[dict], pending: list, stop: asyncio
 # --- the drill -------------------------------------------------------------------------------
 
 
-async def drill(cluster: Cluster, log_dir: Path) -> dict:
-    queue = f"drill-posts-{uuid.uuid4().hex[:8]}"
-    exchange = f"warble-drill-{uuid.uuid4().hex[:8]}.groups"
-    env = {
+def environment(cluster: Cluster, log_dir: Path, queue: str, exchange: str) -> dict:
+    """The production processes' settings: the cluster's database, a queue and an exchange
+    of their own on the machine's broker."""
+    return {
         "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         "HOME": os.environ.get("HOME", tempfile.gettempdir()),
         "DATABASE_URL": f"{cluster.url}/warble",
@@ -387,6 +387,52 @@ async def drill(cluster: Cluster, log_dir: Path) -> dict:
         "THROTTLE_REGISTER_RATE": "100000/min",
         "DATABASE_POOL_MAX_SIZE": "4",
     }
+
+
+def api_process(env: dict, port: int, log_dir: Path) -> Process:
+    return Process(
+        "api",
+        [str(BIN / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"],
+        {**env, "SERVER_ADDRESS": "127.0.0.1", "SERVER_PORT": str(port), "WEB_CONCURRENCY": "2"},
+        log_dir,
+    )
+
+
+def worker_process(index: int, env: dict, log_dir: Path) -> Process:
+    return Process(
+        f"worker-{index}",
+        [sys.executable, "manage.py", "fanout_worker", "--sweep-interval", "1",
+         "--sweep-grace", "2"],
+        env,
+        log_dir,
+    )  # fmt: skip
+
+
+def sign_up(api: str, count: int) -> list[dict]:
+    """`count` new accounts, signed in: their username, access token and id."""
+    users = []
+    suffix = uuid.uuid4().hex[:5]
+    for index in range(count):
+        username = f"drill{index}x{suffix}"
+        status, _, body = http(
+            "POST", f"{api}/api/auth/register/", None,
+            {"username": username, "password": PASSWORD},
+        )  # fmt: skip
+        assert status == 201, (status, body)
+        status, _, tokens = http(
+            "POST", f"{api}/api/auth/login/", None,
+            {"username": username, "password": PASSWORD},
+        )  # fmt: skip
+        assert status == 200, (status, tokens)
+        status, _, me = http("GET", f"{api}/api/users/me/", tokens["access"])
+        users.append({"username": username, "token": tokens["access"], "id": me["id"]})
+    return users
+
+
+async def drill(cluster: Cluster, log_dir: Path) -> dict:
+    queue = f"drill-posts-{uuid.uuid4().hex[:8]}"
+    exchange = f"warble-drill-{uuid.uuid4().hex[:8]}.groups"
+    env = environment(cluster, log_dir, queue, exchange)
     await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "manage.py", "migrate", "-v0"],
@@ -396,17 +442,7 @@ async def drill(cluster: Cluster, log_dir: Path) -> dict:
     )
     api_port, ws_port = free_port(), free_port()
     processes = {
-        "api": Process(
-            "api",
-            [str(BIN / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"],
-            {
-                **env,
-                "SERVER_ADDRESS": "127.0.0.1",
-                "SERVER_PORT": str(api_port),
-                "WEB_CONCURRENCY": "2",
-            },
-            log_dir,
-        ),
+        "api": api_process(env, api_port, log_dir),
         "ws": Process(
             "ws",
             [
@@ -424,13 +460,7 @@ async def drill(cluster: Cluster, log_dir: Path) -> dict:
         ),
     }
     for index in (1, 2):
-        processes[f"worker-{index}"] = Process(
-            f"worker-{index}",
-            [sys.executable, "manage.py", "fanout_worker", "--sweep-interval", "1",
-             "--sweep-grace", "2"],
-            env,
-            log_dir,
-        )  # fmt: skip
+        processes[f"worker-{index}"] = worker_process(index, env, log_dir)
     api, ws = f"http://127.0.0.1:{api_port}", f"ws://127.0.0.1:{ws_port}"
     results: dict = {"faults": {}}
     try:
@@ -441,22 +471,7 @@ async def drill(cluster: Cluster, log_dir: Path) -> dict:
         log("api, ws and two workers are up")
 
         drive = Drive(api)
-        users = []
-        suffix = uuid.uuid4().hex[:5]
-        for index in range(USERS):
-            username = f"drill{index}x{suffix}"
-            status, _, body = http(
-                "POST", f"{api}/api/auth/register/", None,
-                {"username": username, "password": PASSWORD},
-            )  # fmt: skip
-            assert status == 201, (status, body)
-            status, _, tokens = http(
-                "POST", f"{api}/api/auth/login/", None,
-                {"username": username, "password": PASSWORD},
-            )  # fmt: skip
-            assert status == 200, (status, tokens)
-            status, _, me = http("GET", f"{api}/api/users/me/", tokens["access"])
-            users.append({"username": username, "token": tokens["access"], "id": me["id"]})
+        users = sign_up(api, USERS)
         # Half of the follow graph now, the rest while the faults happen.
         pairs = [(a, b) for a in range(USERS) for b in range(USERS) if a != b]
         initial, pending = pairs[::2], pairs[1::2]
@@ -758,12 +773,26 @@ LOG_PROBLEMS = re.compile(
 )
 
 
+# A line that starts a log record (the plain format's timestamp, or a JSON record); the lines
+# between two are the first one's traceback.
+LOG_RECORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\{")
+
+
 def log_findings(processes: dict) -> dict:
+    """Each process's log records that name a problem, with their tracebacks, so a failure
+    says what went wrong (the logs themselves are in the drill's log folder)."""
     findings = {}
     for name, process in processes.items():
-        lines = [line for line in process.output().splitlines() if LOG_PROBLEMS.search(line)]
+        lines, keep = [], False
+        for line in process.output().splitlines():
+            if LOG_RECORD.match(line):
+                keep = bool(LOG_PROBLEMS.search(line))
+            elif LOG_PROBLEMS.search(line):
+                keep = True
+            if keep:
+                lines.append(line)
         if lines:
-            findings[name] = lines[:20]
+            findings[name] = lines[:80]
     return findings
 
 
