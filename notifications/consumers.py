@@ -59,6 +59,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     # Live frames left out since the outbox filled (`enqueue`).
     dropped = 0
+    # A close is in the outbox (`enqueue_close`): the first one asked for stands.
+    closing = False
 
     async def connect(self):
         user = self.scope.get("user")
@@ -145,11 +147,15 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         """Called by the hub when the account is deleted or deactivated, or the socket's
         session is signed out (4401), or when live messages may have been lost and the
         client should catch up (1012)."""
-        try:
-            self.outbox.put_nowait((code, live.CLOSE))
-        except asyncio.QueueFull:
-            # A client too slow to take its frames is closed without them.
-            asyncio.get_running_loop().create_task(self.close(code=code))
+        if self.closing:
+            return
+        self.closing = True
+        if self.outbox.full():
+            # A client too slow to take its frames is closed without them, by the writer, as
+            # soon as the frame it is sending has gone.
+            while not self.outbox.empty():
+                self.outbox.get_nowait()
+        self.outbox.put_nowait((code, live.CLOSE))
 
     async def _write(self) -> None:
         while True:

@@ -275,6 +275,38 @@ async def test_after_a_dropped_frame_the_queued_ones_go_then_the_socket_closes_1
     assert consumer.dropped == 2
 
 
+@pytest.mark.parametrize("code", [4401, 1012])
+async def test_a_close_for_a_client_too_slow_goes_before_the_frames_it_has_not_taken(code):
+    """A session signed out (4401), or live messages lost (1012), while the socket's outbox
+    is full: the writer closes the socket next, without the queued frames, and nothing runs
+    on beside it (a close sent from a task of its own fails, unread, when the client has
+    gone)."""
+    from notifications.consumers import NotificationConsumer
+
+    consumer = NotificationConsumer()
+    consumer.user_id, consumer.replayed, consumer.dropped = 1, set(), 0
+    consumer.outbox = asyncio.Queue(maxsize=2)
+    sent, closed = [], []
+
+    async def send(text_data=None, bytes_data=None, close=False):
+        sent.append(json.loads(text_data)["id"])
+
+    async def close(code=None, reason=None):
+        closed.append(code)
+
+    consumer.send, consumer.close = send, close
+    consumer.enqueue(1, json.dumps({"id": 1}))
+    consumer.enqueue(2, json.dumps({"id": 2}))
+    tasks = asyncio.all_tasks()
+    consumer.enqueue_close(code)
+    consumer.enqueue_close(1012 if code == 4401 else 4401)  # the first close stands
+
+    assert asyncio.all_tasks() == tasks
+    await asyncio.wait_for(consumer._write(), 1)
+    assert sent == []
+    assert closed == [code]
+
+
 async def test_a_client_too_slow_for_its_frames_catches_up_after_reconnecting(monkeypatch):
     from notifications import consumers, live
     from notifications.models import Notification
