@@ -125,8 +125,11 @@ class PostSerializer(_PostFields):
         list_serializer_class = PostListSerializer
 
     def to_representation(self, post):
+        """With `flags` in the context, what the requester did to the post is not read."""
         row = post if isinstance(post, PostRow) else PostRow.of(post)
-        return render_posts([row], request=self.context.get("request"))[0]
+        return render_posts(
+            [row], request=self.context.get("request"), flags=self.context.get("flags")
+        )[0]
 
 
 def render_posts(rows: list[PostRow], *, request=None, flags: ViewerFlags | None = None) -> list:

@@ -88,7 +88,13 @@ class PostListCreateView(CheckAheadMixin, generics.ListAPIView):
             reply_to_id=body.validated_data.get("reply_to"),
             idempotency_key=key,
         )
-        return created_or_ok(PostSerializer(post, context={"request": request}).data, created)
+        context = {"request": request}
+        if created:
+            # Nobody has liked, reposted or bookmarked it yet: once the post is committed the
+            # answer needs the database no more, and a database lost just then cannot turn a
+            # stored post into a 503.
+            context["flags"] = selectors.NO_FLAGS
+        return created_or_ok(PostSerializer(post, context=context).data, created)
 
 
 class PostObjectMixin:

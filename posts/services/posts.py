@@ -51,7 +51,7 @@ def post_create(
                 text=text,
                 idempotency_key=idempotency_key,
                 reply_to=parent,
-                reply_to_author_id=parent.author_id if parent else None,
+                reply_to_author=parent.author if parent else None,
                 conversation=(parent.conversation or parent.pk) if parent else None,
                 mentions=_mentions(text),
                 hashtags=post_text.hashtags(text),
@@ -76,8 +76,11 @@ def post_create(
 
 
 def _reply_parent(author: User, post_id: int) -> Post:
+    # With the authors, which the reply shows (`reply_to_username`).
     parent = (
-        Post.objects.filter(pk=post_id, author__is_active=True).select_related("repost_of").first()
+        Post.objects.filter(pk=post_id, author__is_active=True)
+        .select_related("author", "repost_of__author")
+        .first()
     )
     if parent is None:
         raise ValidationError({"reply_to": [REPLY_TO_GONE]})

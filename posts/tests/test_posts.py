@@ -345,3 +345,45 @@ def test_a_post_published_while_the_database_goes_away_is_left_for_the_sweeper(u
     assert post_publish(post_id=post.pk) is True
     monkeypatch.undo()
     assert Post.objects.get(pk=post.pk).published_at is None
+
+
+@pytest.mark.parametrize("reply", [False, True], ids=["post", "reply"])
+def test_a_post_committed_just_before_the_database_went_away_is_answered_201(
+    api, other, monkeypatch, reply
+):
+    """PostgreSQL stops right after the post's transaction committed: the client is told the
+    post was created (201, with the post), not 503, so it does not take a stored post for a
+    lost one. Nothing the answer shows needs the database once the post is stored: a new
+    post has no likes, reposts or bookmarks, and a reply's parent author was read before."""
+    from django.db import OperationalError
+
+    from posts.services import posts as post_services
+
+    parent = post_create(author=other, text="the parent")[0] if reply else None
+    committed = []
+
+    def published_after_commit(*, post_id):
+        committed.append(post_id)
+        return True
+
+    def gone_after_commit(execute, sql, params, many, context):
+        if committed:
+            raise OperationalError("terminating connection due to administrator command")
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(post_services, "post_publish", published_after_commit)
+    body = {"text": "just in time"} | ({"reply_to": parent.pk} if reply else {})
+    with connection.execute_wrapper(gone_after_commit):
+        response = api.post(POSTS, body, format="json", HTTP_IDEMPOTENCY_KEY="just-in-time")
+
+    assert response.status_code == 201, response.content
+    shown = response.json()
+    assert [shown["id"]] == committed
+    assert shown["text"] == "just in time"
+    assert shown["reply_to"] == (parent.pk if reply else None)
+    assert shown["reply_to_username"] == ("bob" if reply else None)
+    assert [shown[flag] for flag in ("liked", "reposted", "bookmarked")] == [False] * 3
+    # The same answer as reading the post back, and as the key's retry.
+    assert api.get(f"/api/posts/{shown['id']}/").json() == shown
+    retry = api.post(POSTS, body, format="json", HTTP_IDEMPOTENCY_KEY="just-in-time")
+    assert (retry.status_code, retry.json()) == (200, shown)
