@@ -806,21 +806,26 @@ async def delete_broker_objects(queue: str, exchange: str) -> None:
         await channel.exchange_delete(exchange)
 
 
-def main() -> int:
-    directory = Path(tempfile.mkdtemp(prefix="warble-drill-"))
-    log_dir = Path(tempfile.mkdtemp(prefix="warble-drill-logs-"))
+def on_own_cluster(name: str, scenario) -> tuple[dict, Path]:
+    """Run `scenario(cluster, log_dir)`, a coroutine function, against a PostgreSQL cluster of
+    its own holding an empty database `warble`; return its results and log folder. The
+    cluster is removed afterwards; the log folder is left for `conclude`."""
+    directory = Path(tempfile.mkdtemp(prefix=f"warble-{name}-"))
+    log_dir = Path(tempfile.mkdtemp(prefix=f"warble-{name}-logs-"))
     cluster = Cluster(directory)
     log(f"PostgreSQL cluster in {directory} on port {cluster.port}; logs in {log_dir}")
     try:
         cluster.init()
         with psycopg.connect(f"{cluster.url}/postgres", autocommit=True) as connection:
             connection.execute("CREATE DATABASE warble")
-        results = asyncio.run(drill(cluster, log_dir))
+        return asyncio.run(scenario(cluster, log_dir)), log_dir
     finally:
         cluster.destroy()
-    failures = results.get("failures", ["the drill did not finish"])
-    if results.get("unexpected_exits"):
-        failures.append(f"processes died on their own: {results['unexpected_exits']}")
+
+
+def conclude(results: dict, failures: list[str], log_dir: Path) -> int:
+    """Print the results with every failure (a logged problem is one), write them to
+    DRILL_RESULTS when set, and return the exit status; the logs are removed on success."""
     if results.get("logs"):
         failures.append(f"tracebacks or errors logged: {json.dumps(results['logs'], indent=1)}")
     results["failures"] = failures
@@ -834,6 +839,14 @@ def main() -> int:
     shutil.rmtree(log_dir, ignore_errors=True)
     log("passed")
     return 0
+
+
+def main() -> int:
+    results, log_dir = on_own_cluster("drill", drill)
+    failures = results.get("failures", ["the drill did not finish"])
+    if results.get("unexpected_exits"):
+        failures.append(f"processes died on their own: {results['unexpected_exits']}")
+    return conclude(results, failures, log_dir)
 
 
 if __name__ == "__main__":

@@ -15,17 +15,12 @@ Environment: DRILL_RABBITMQ (amqp://guest:guest@127.0.0.1:5672/).
 import argparse
 import asyncio
 import importlib.util
-import json
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import uuid
 from collections import Counter
 from pathlib import Path
-
-import psycopg
 
 _spec = importlib.util.spec_from_file_location("drill", Path(__file__).with_name("drill.py"))
 drill = importlib.util.module_from_spec(_spec)
@@ -108,32 +103,15 @@ def main() -> int:
     parser.add_argument("--posters", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
     options = parser.parse_args()
-    directory = Path(tempfile.mkdtemp(prefix="warble-soak-"))
-    log_dir = Path(tempfile.mkdtemp(prefix="warble-soak-logs-"))
-    cluster = drill.Cluster(directory)
-    log(f"PostgreSQL cluster in {directory} on port {cluster.port}; logs in {log_dir}")
-    try:
-        cluster.init()
-        with psycopg.connect(f"{cluster.url}/postgres", autocommit=True) as connection:
-            connection.execute("CREATE DATABASE warble")
-        results = asyncio.run(soak(cluster, log_dir, options))
-    finally:
-        cluster.destroy()
+    results, log_dir = drill.on_own_cluster(
+        "soak", lambda cluster, log_dir: soak(cluster, log_dir, options)
+    )
     failures = []
     if results.get("cycles") != options.cycles:
         failures.append("the soak did not finish")
     if results.get("not_fanned_out"):
         failures.append(f"posts not fanned out once to every follower: {results['not_fanned_out']}")
-    if results.get("logs"):
-        failures.append(f"tracebacks or errors logged: {json.dumps(results['logs'], indent=1)}")
-    results["failures"] = failures
-    print(json.dumps(results, indent=2, default=str))
-    if failures:
-        log("FAILED")
-        return 1
-    shutil.rmtree(log_dir, ignore_errors=True)
-    log("passed")
-    return 0
+    return drill.conclude(results, failures, log_dir)
 
 
 if __name__ == "__main__":

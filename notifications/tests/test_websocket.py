@@ -245,16 +245,14 @@ async def test_a_slow_client_drops_frames_without_blocking_others(monkeypatch):
     assert consumer.dropped == 3
 
 
-async def test_after_a_dropped_frame_the_queued_ones_go_then_the_socket_closes_1012():
-    """Nothing newer than a frame left out reaches the client, even once the outbox has
-    room again: the client's last id stays below the one it missed, and the close asks it
-    to catch up with `since`."""
-    from notifications import live
+def recording_consumer(outbox_size: int):
+    """A consumer of user 1, with no socket: the ids of the frames it sends, and the codes
+    it closes with, are recorded."""
     from notifications.consumers import NotificationConsumer
 
     consumer = NotificationConsumer()
     consumer.user_id, consumer.replayed = 1, set()
-    consumer.outbox = asyncio.Queue(maxsize=2)
+    consumer.outbox = asyncio.Queue(maxsize=outbox_size)
     sent, closed = [], []
 
     async def send(text_data=None, bytes_data=None, close=False):
@@ -264,6 +262,16 @@ async def test_after_a_dropped_frame_the_queued_ones_go_then_the_socket_closes_1
         closed.append(code)
 
     consumer.send, consumer.close = send, close
+    return consumer, sent, closed
+
+
+async def test_after_a_dropped_frame_the_queued_ones_go_then_the_socket_closes_1012():
+    """Nothing newer than a frame left out reaches the client, even once the outbox has
+    room again: the client's last id stays below the one it missed, and the close asks it
+    to catch up with `since`."""
+    from notifications import live
+
+    consumer, sent, closed = recording_consumer(outbox_size=2)
     for notification_id in (1, 2, 3):  # 3 does not fit
         consumer.enqueue(notification_id, json.dumps({"id": notification_id}))
     writer = asyncio.create_task(consumer._write())
@@ -281,20 +289,7 @@ async def test_a_close_for_a_client_too_slow_goes_before_the_frames_it_has_not_t
     is full: the writer closes the socket next, without the queued frames, and nothing runs
     on beside it (a close sent from a task of its own fails, unread, when the client has
     gone)."""
-    from notifications.consumers import NotificationConsumer
-
-    consumer = NotificationConsumer()
-    consumer.user_id, consumer.replayed, consumer.dropped = 1, set(), 0
-    consumer.outbox = asyncio.Queue(maxsize=2)
-    sent, closed = [], []
-
-    async def send(text_data=None, bytes_data=None, close=False):
-        sent.append(json.loads(text_data)["id"])
-
-    async def close(code=None, reason=None):
-        closed.append(code)
-
-    consumer.send, consumer.close = send, close
+    consumer, sent, closed = recording_consumer(outbox_size=2)
     consumer.enqueue(1, json.dumps({"id": 1}))
     consumer.enqueue(2, json.dumps({"id": 2}))
     tasks = asyncio.all_tasks()
