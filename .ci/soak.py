@@ -6,7 +6,7 @@ job shows up in one run in many. This repeats them: with posts arriving from POS
 it, waits 0-3 s and sends SIGTERM to a fan-out worker, then starts it again (timings drawn
 from a seeded random generator). It fails unless no process logged a traceback or an ERROR
 line (the drill's rule, printed with the tracebacks) and every post was fanned out to every
-follower once. It takes about 20 s a cycle; CI does not run it.
+follower once. It takes about 12 s a cycle; CI does not run it.
 
     .venv/bin/python .ci/soak.py [--cycles 25] [--posters 12] [--seed 1]
 Environment: DRILL_RABBITMQ (amqp://guest:guest@127.0.0.1:5672/).
