@@ -201,9 +201,9 @@ def _actions(controls: _Controls, script_prefix: str) -> tuple[str, ...]:
     bookmark = _toggle(p["bookmark"].format(pid), "Bookmark", bookmarked, detail=detail)
     report = f'<a class="action subtle" href="{p["report"].format(pid)}">Report</a>'
     pieces = [
-        f'<div class="actions" id="{_e(controls.prefix)}actions-{controls.row_id}"><a href="'
-        f'{p["post"].format(pid)}#compose-reply" class="action">Reply</a> <span class="n">'
-        f"{replies}</span>{like[0]}",
+        f'<div class="actions" id="{_e(controls.prefix)}actions-{controls.row_id}">'
+        f'<span class="pair"><a href="{p["post"].format(pid)}#compose-reply" class="action">'
+        f'Reply</a> <span class="n">{replies}</span></span>{like[0]}',
         like[1] + repost[0],
         repost[1] + bookmark[0],
         bookmark[1] + report,
